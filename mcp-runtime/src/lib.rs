@@ -1,0 +1,43 @@
+//! MCP servers whose tools are protected by OAuth scopes.
+//!
+//! Annotate a function with [`#[tool]`](tool) and it is served: its JSON
+//! schema, its registration, a scope check ahead of its body, an MCP endpoint
+//! over Streamable HTTP at `/mcp`, and bearer-token verification.
+//!
+//! ```
+//! use mcp_runtime::{AccessToken, tool};
+//!
+//! /// Create a todo item.
+//! ///
+//! /// # Arguments
+//! /// * `title` - What needs doing.
+//! #[tool(scope = "todo:write")]
+//! async fn create_todo(token: AccessToken, title: String) -> Result<String, std::io::Error> {
+//!     Ok(format!("{} created {title:?}", token.subject()))
+//! }
+//! ```
+//!
+//! Serving every `#[tool]` in the binary is then one call:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), mcp_runtime::Error> {
+//! mcp_runtime::McpServer::builder().from_env()?.build()?.serve().await
+//! # }
+//! ```
+
+mod result;
+mod scopes;
+mod token;
+mod tool;
+mod verifier;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use mcp_macros::tool;
+pub use rmcp;
+pub use scopes::{ScopeDecision, ScopeHierarchy, ScopeRule, decide, is_scope_token};
+pub use token::{AccessToken, get_access_token};
+pub use tool::{Args, State, ToolContext, ToolHandle};
+pub use verifier::{BoxFuture, StaticTokenVerifier, TokenVerifier, VerifyError};

@@ -1,0 +1,167 @@
+//! The code `#[tool]` generates calls only into this module. Not public API.
+
+use std::{fmt::Display, sync::Arc};
+
+use rmcp::model::{CallToolResult, JsonObject, Tool, ToolAnnotations};
+use schemars::JsonSchema;
+use serde::{Serialize, de::DeserializeOwned};
+
+pub use ::inventory;
+pub use ::rmcp;
+pub use ::schemars;
+pub use ::serde;
+pub use ::serde_json;
+pub use rmcp::ErrorData;
+
+pub use crate::{
+    result::{OutputSchema, ViaJsonSchema, WithoutSchema},
+    scopes::ScopeRule,
+    tool::{CallContext, FromCallContext, StateKey, ToolDef, ToolHandle, state_key},
+    verifier::BoxFuture,
+};
+use crate::{
+    result,
+    scopes::{ScopeDecision, decide},
+};
+
+/// A `#[tool]` registration, collected at link time.
+#[derive(Debug)]
+pub struct Registration(pub &'static ToolDef);
+
+inventory::collect!(Registration);
+
+/// The scope check ahead of every tool body: `Err` is the refusal to return as is.
+pub fn check_scopes(cx: &CallContext, rule: &ScopeRule) -> Result<(), CallToolResult> {
+    let held = cx.token.as_ref().map(|t| t.scopes()).unwrap_or_default();
+    let span = tracing::Span::current();
+    match decide(rule, held, cx.hierarchy()) {
+        ScopeDecision::Allowed => {
+            span.record("scope_decision", "allowed");
+            Ok(())
+        }
+        ScopeDecision::Refused { missing, message } => {
+            span.record("scope_decision", "refused");
+            tracing::info!(tool = cx.tool, missing_scope = missing, "tool call refused");
+            Err(result::refusal(&message))
+        }
+    }
+}
+
+/// The call's arguments as `T`; a mismatch is a tool error the model can read.
+pub fn arguments<T: DeserializeOwned>(cx: &mut CallContext) -> Result<T, CallToolResult> {
+    let args = serde_json::Value::Object(cx.arguments.take().unwrap_or_default());
+    serde_json::from_value(args).map_err(|e| {
+        result::error_text(format!("Invalid arguments for tool `{}`: {e}", cx.tool))
+    })
+}
+
+/// An injected parameter.
+pub fn inject<T: FromCallContext>(cx: &CallContext) -> Result<T, CallToolResult> {
+    T::from_call_context(cx)
+}
+
+/// A value a tool can return as structured content.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from a tool",
+    label = "this return type does not implement `serde::Serialize`",
+    note = "return a type deriving `Serialize` (and `JsonSchema` for an output schema), \
+            a `String`, `()`, or `CallToolResult`, optionally inside `Result<_, E: Display>`"
+)]
+pub trait ToolOutput {
+    fn into_structured(&self) -> CallToolResult;
+}
+
+impl<T: Serialize + ?Sized> ToolOutput for T {
+    fn into_structured(&self) -> CallToolResult {
+        result::structured(self)
+    }
+}
+
+/// A tool error's message.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a tool's error type",
+    label = "the error type must implement `Display`",
+    note = "the error's `Display` text becomes the tool error the caller sees"
+)]
+pub trait ToolErrorOutput {
+    fn into_error(self) -> CallToolResult;
+}
+
+impl<E: Display> ToolErrorOutput for E {
+    fn into_error(self) -> CallToolResult {
+        result::error_text(self.to_string())
+    }
+}
+
+pub fn structured_result<T: ToolOutput + ?Sized>(value: &T) -> CallToolResult {
+    value.into_structured()
+}
+
+pub fn text_result(text: impl Into<String>) -> CallToolResult {
+    result::text(text)
+}
+
+pub fn unit_result(_: ()) -> CallToolResult {
+    CallToolResult::success(Vec::new())
+}
+
+pub fn raw_result(result: CallToolResult) -> CallToolResult {
+    result
+}
+
+pub fn error_result<E: ToolErrorOutput>(error: E) -> CallToolResult {
+    error.into_error()
+}
+
+pub fn input_schema<T: JsonSchema>() -> Arc<JsonObject> {
+    result::input_schema::<T>()
+}
+
+/// Hint flags from `#[tool(read_only, destructive = false, ...)]`.
+pub fn annotations(
+    read_only: Option<bool>,
+    destructive: Option<bool>,
+    idempotent: Option<bool>,
+    open_world: Option<bool>,
+) -> ToolAnnotations {
+    let mut a = ToolAnnotations::new();
+    a.read_only_hint = read_only;
+    a.destructive_hint = destructive;
+    a.idempotent_hint = idempotent;
+    a.open_world_hint = open_world;
+    a
+}
+
+/// The tool's listing entry.
+pub fn describe(
+    name: &'static str,
+    description: Option<&'static str>,
+    title: Option<&'static str>,
+    input_schema: Arc<JsonObject>,
+    output_schema: Option<Arc<JsonObject>>,
+    annotations: Option<ToolAnnotations>,
+) -> Tool {
+    let mut tool = Tool::default();
+    tool.name = name.into();
+    tool.description = description.map(Into::into);
+    tool.title = title.map(Into::into);
+    tool.input_schema = input_schema;
+    tool.output_schema = output_schema;
+    tool.annotations = annotations;
+    tool
+}
+
+/// Runs one tool in process, with no server around it: what the macro's own
+/// tests use. The token's scopes are checked without a hierarchy.
+pub async fn invoke(
+    def: &'static ToolDef,
+    arguments: Option<JsonObject>,
+    token: Option<crate::AccessToken>,
+) -> Result<CallToolResult, ErrorData> {
+    let shared = Arc::new(crate::tool::Shared {
+        states: Default::default(),
+        hierarchy: Default::default(),
+    });
+    let cx = CallContext::new(def.name, arguments, token.clone(), shared, None);
+    crate::token::CURRENT_TOKEN.scope(token, (def.call)(cx)).await
+}

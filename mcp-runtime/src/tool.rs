@@ -1,0 +1,295 @@
+//! What `#[tool]` produces, and what a tool can take and return.
+
+use std::{
+    any::{Any, TypeId},
+    collections::HashMap,
+    fmt,
+    ops::Deref,
+    sync::Arc,
+};
+
+use rmcp::{
+    ErrorData, RoleServer,
+    model::{CallToolResult, JsonObject, RequestId, Tool},
+    service::{Peer, RequestContext},
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::{AccessToken, BoxFuture, ScopeRule, scopes::ScopeHierarchy};
+
+/// One tool as `#[tool]` registers it. Built by the macro; read by the server.
+#[doc(hidden)]
+pub struct ToolDef {
+    /// The tool's name on the wire.
+    pub name: &'static str,
+    /// The scopes the tool requires.
+    pub scopes: ScopeRule,
+    /// Builds the tool's description and schemas (called once, at start-up).
+    pub describe: fn() -> Tool,
+    /// Runs one call.
+    pub call: fn(CallContext) -> BoxFuture<'static, Result<CallToolResult, ErrorData>>,
+    /// The `State<T>` types the tool takes, checked against the server at start-up.
+    pub states: &'static [fn() -> StateKey],
+    /// Where the tool was declared, for error messages.
+    pub location: &'static str,
+}
+
+impl fmt::Debug for ToolDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ToolDef")
+            .field("name", &self.name)
+            .field("scopes", &self.scopes)
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every `#[tool]` linked into the binary.
+pub(crate) fn registered() -> impl Iterator<Item = &'static ToolDef> {
+    inventory::iter::<crate::__private::Registration>
+        .into_iter()
+        .map(|r| r.0)
+}
+
+/// A handle on one `#[tool]` function, to build a server from an explicit set
+/// of tools: `#[tool] fn foo` defines `foo` both as the function and, in the
+/// type namespace, as a handle implementing this trait, so
+/// `McpServer::builder().tool::<foo>()` names it.
+pub trait ToolHandle {
+    /// The tool's registration.
+    #[doc(hidden)]
+    const DEF: &'static ToolDef;
+}
+
+/// The identity of a `State<T>` type: its id and name.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct StateKey {
+    pub id: TypeId,
+    pub name: &'static str,
+}
+
+#[doc(hidden)]
+pub fn state_key<T: Any>() -> StateKey {
+    StateKey {
+        id: TypeId::of::<T>(),
+        name: std::any::type_name::<T>(),
+    }
+}
+
+/// Shared values handed to tools through [`State<T>`], one per type.
+#[derive(Default, Clone)]
+pub(crate) struct StateMap(HashMap<TypeId, Arc<dyn Any + Send + Sync>>);
+
+impl StateMap {
+    pub(crate) fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
+        self.0.insert(TypeId::of::<T>(), Arc::new(value));
+    }
+    pub(crate) fn contains(&self, id: TypeId) -> bool {
+        self.0.contains_key(&id)
+    }
+    fn get<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        self.0.get(&TypeId::of::<T>())?.clone().downcast().ok()
+    }
+}
+
+impl fmt::Debug for StateMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StateMap").field("len", &self.0.len()).finish()
+    }
+}
+
+/// What the server shares with every call.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) states: StateMap,
+    pub(crate) hierarchy: ScopeHierarchy,
+}
+
+/// Everything one tool call can draw on. Built by the server, consumed by the
+/// code `#[tool]` generates.
+#[doc(hidden)]
+pub struct CallContext {
+    pub(crate) tool: &'static str,
+    pub(crate) arguments: Option<JsonObject>,
+    pub(crate) token: Option<AccessToken>,
+    pub(crate) shared: Arc<Shared>,
+    /// `None` when the tool is called in process rather than over MCP.
+    pub(crate) request: Option<RequestContext<RoleServer>>,
+}
+
+impl fmt::Debug for CallContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallContext")
+            .field("tool", &self.tool)
+            .field("token", &self.token)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CallContext {
+    pub(crate) fn new(
+        tool: &'static str,
+        arguments: Option<JsonObject>,
+        token: Option<AccessToken>,
+        shared: Arc<Shared>,
+        request: Option<RequestContext<RoleServer>>,
+    ) -> Self {
+        Self {
+            tool,
+            arguments,
+            token,
+            shared,
+            request,
+        }
+    }
+
+    pub(crate) fn hierarchy(&self) -> &ScopeHierarchy {
+        &self.shared.hierarchy
+    }
+}
+
+/// Shared state added to the server with `McpServer::builder().state(value)`.
+///
+/// Like axum's `State`, but the value is shared, not cloned: `State<T>` holds
+/// an `Arc<T>` and dereferences to `T`.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use mcp_runtime::{State, tool};
+///
+/// #[derive(Default)]
+/// struct Counter(AtomicU64);
+///
+/// /// Counts calls.
+/// #[tool]
+/// fn bump(counter: State<Counter>) -> String {
+///     (counter.0.fetch_add(1, Ordering::Relaxed) + 1).to_string()
+/// }
+/// ```
+pub struct State<T: ?Sized>(pub Arc<T>);
+
+impl<T: ?Sized> Deref for State<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: ?Sized> Clone for State<T> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for State<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("State").field(&&*self.0).finish()
+    }
+}
+
+/// The whole argument object of a call, as one type deriving
+/// `Deserialize` and `JsonSchema`.
+///
+/// ```
+/// use mcp_runtime::{Args, tool};
+/// use schemars::JsonSchema;
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize, JsonSchema)]
+/// struct Greeting {
+///     /// Who to greet.
+///     name: String,
+/// }
+///
+/// /// Says hello.
+/// #[tool]
+/// fn greet(Args(g): Args<Greeting>) -> String {
+///     format!("Hello, {}!", g.name)
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Args<T>(pub T);
+
+/// The request around a tool call: its id, cancellation, the client peer
+/// (for progress notifications or logging) and the HTTP request parts.
+///
+/// Only available when the tool is called over MCP.
+#[derive(Debug, Clone)]
+pub struct ToolContext {
+    request: RequestContext<RoleServer>,
+}
+
+impl ToolContext {
+    /// The JSON-RPC id of the call.
+    pub fn request_id(&self) -> &RequestId {
+        &self.request.id
+    }
+
+    /// Cancelled when the client cancels the call or the server shuts down.
+    pub fn cancellation(&self) -> &CancellationToken {
+        &self.request.ct
+    }
+
+    /// The connected client, for notifications back to it.
+    pub fn peer(&self) -> &Peer<RoleServer> {
+        &self.request.peer
+    }
+
+    /// The HTTP request that carried the call, when served over HTTP.
+    pub fn http(&self) -> Option<&http::request::Parts> {
+        self.request.extensions.get::<http::request::Parts>()
+    }
+
+    /// rmcp's own request context, for everything else.
+    pub fn rmcp(&self) -> &RequestContext<RoleServer> {
+        &self.request
+    }
+}
+
+/// A tool parameter the server fills in rather than the caller.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be injected into a tool",
+    label = "not an injectable parameter",
+    note = "injected parameters are `AccessToken`, `State<T>` and `ToolContext`"
+)]
+pub trait FromCallContext: Sized {
+    fn from_call_context(cx: &CallContext) -> Result<Self, CallToolResult>;
+}
+
+impl FromCallContext for AccessToken {
+    fn from_call_context(cx: &CallContext) -> Result<Self, CallToolResult> {
+        cx.token.clone().ok_or_else(|| {
+            crate::result::error_text("This tool requires an authenticated caller.")
+        })
+    }
+}
+
+impl FromCallContext for Option<AccessToken> {
+    fn from_call_context(cx: &CallContext) -> Result<Self, CallToolResult> {
+        Ok(cx.token.clone())
+    }
+}
+
+impl<T: Send + Sync + 'static> FromCallContext for State<T> {
+    fn from_call_context(cx: &CallContext) -> Result<Self, CallToolResult> {
+        cx.shared.states.get::<T>().map(State).ok_or_else(|| {
+            tracing::error!(state = std::any::type_name::<T>(), "state missing");
+            crate::result::error_text("The server is missing state this tool needs.")
+        })
+    }
+}
+
+impl FromCallContext for ToolContext {
+    fn from_call_context(cx: &CallContext) -> Result<Self, CallToolResult> {
+        match &cx.request {
+            Some(request) => Ok(ToolContext {
+                request: request.clone(),
+            }),
+            None => Err(crate::result::error_text(
+                "This tool needs an MCP request context.",
+            )),
+        }
+    }
+}
