@@ -25,8 +25,14 @@
 //! # }
 //! ```
 
+mod error;
+mod handler;
+mod http;
 mod result;
 mod scopes;
+mod serve;
+mod server;
+mod step_up;
 mod token;
 mod tool;
 mod verifier;
@@ -35,9 +41,12 @@ mod verifier;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use error::Error;
 pub use mcp_macros::tool;
 pub use rmcp;
 pub use scopes::{ScopeDecision, ScopeHierarchy, ScopeRule, decide, is_scope_token};
+pub use serve::shutdown_signal;
+pub use server::{DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, McpServer, McpServerBuilder};
 pub use token::{AccessToken, get_access_token};
 pub use tool::{Args, State, ToolContext, ToolHandle};
 pub use verifier::{BoxFuture, StaticTokenVerifier, TokenVerifier, VerifyError};

@@ -13,15 +13,15 @@ pub use ::serde;
 pub use ::serde_json;
 pub use rmcp::ErrorData;
 
+use crate::{
+    result,
+    scopes::{ScopeDecision, decide},
+};
 pub use crate::{
     result::{OutputSchema, ViaJsonSchema, WithoutSchema},
     scopes::ScopeRule,
     tool::{CallContext, FromCallContext, StateKey, ToolDef, ToolHandle, state_key},
     verifier::BoxFuture,
-};
-use crate::{
-    result,
-    scopes::{ScopeDecision, decide},
 };
 
 /// A `#[tool]` registration, collected at link time.
@@ -50,9 +50,8 @@ pub fn check_scopes(cx: &CallContext, rule: &ScopeRule) -> Result<(), CallToolRe
 /// The call's arguments as `T`; a mismatch is a tool error the model can read.
 pub fn arguments<T: DeserializeOwned>(cx: &mut CallContext) -> Result<T, CallToolResult> {
     let args = serde_json::Value::Object(cx.arguments.take().unwrap_or_default());
-    serde_json::from_value(args).map_err(|e| {
-        result::error_text(format!("Invalid arguments for tool `{}`: {e}", cx.tool))
-    })
+    serde_json::from_value(args)
+        .map_err(|e| result::error_text(format!("Invalid arguments for tool `{}`: {e}", cx.tool)))
 }
 
 /// An injected parameter.
@@ -163,5 +162,7 @@ pub async fn invoke(
         hierarchy: Default::default(),
     });
     let cx = CallContext::new(def.name, arguments, token.clone(), shared, None);
-    crate::token::CURRENT_TOKEN.scope(token, (def.call)(cx)).await
+    crate::token::CURRENT_TOKEN
+        .scope(token, (def.call)(cx))
+        .await
 }

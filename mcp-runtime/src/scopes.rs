@@ -157,8 +157,7 @@ pub fn decide(rule: &ScopeRule, held: &[String], hierarchy: &ScopeHierarchy) -> 
 /// Whether `s` is one RFC 6749 scope token: `1*( %x21 / %x23-5B / %x5D-7E )`.
 pub fn is_scope_token(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
@@ -231,18 +230,28 @@ mod tests {
 
     #[test]
     fn reference_message_is_exact() {
-        let d = decide(&ScopeRule::All(&["todo:write"]), &[], &ScopeHierarchy::new());
+        let d = decide(
+            &ScopeRule::All(&["todo:write"]),
+            &[],
+            &ScopeHierarchy::new(),
+        );
         let ScopeDecision::Refused { message, .. } = d else {
             panic!("allowed")
         };
-        assert_eq!(message, "Insufficient permissions: `todo:write` scope required.");
+        assert_eq!(
+            message,
+            "Insufficient permissions: `todo:write` scope required."
+        );
     }
 
     #[test]
     fn any_of_needs_one() {
         let rule = ScopeRule::Any(&["hr:read", "finance:read"]);
         let h = ScopeHierarchy::new();
-        assert_eq!(decide(&rule, &held(&["finance:read"]), &h), ScopeDecision::Allowed);
+        assert_eq!(
+            decide(&rule, &held(&["finance:read"]), &h),
+            ScopeDecision::Allowed
+        );
         let ScopeDecision::Refused { missing, message } = decide(&rule, &held(&["x"]), &h) else {
             panic!("allowed")
         };

@@ -191,7 +191,9 @@ mod tests {
     async fn inside_a_call_the_token_is_visible() {
         let t = AccessToken::new("x", "bob");
         let seen = CURRENT_TOKEN
-            .scope(Some(t), async { get_access_token().map(|t| t.subject().to_owned()) })
+            .scope(Some(t), async {
+                get_access_token().map(|t| t.subject().to_owned())
+            })
             .await;
         assert_eq!(seen.as_deref(), Some("bob"));
     }

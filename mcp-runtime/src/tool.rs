@@ -95,7 +95,9 @@ impl StateMap {
 
 impl fmt::Debug for StateMap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StateMap").field("len", &self.0.len()).finish()
+        f.debug_struct("StateMap")
+            .field("len", &self.0.len())
+            .finish()
     }
 }
 
@@ -260,9 +262,9 @@ pub trait FromCallContext: Sized {
 
 impl FromCallContext for AccessToken {
     fn from_call_context(cx: &CallContext) -> Result<Self, CallToolResult> {
-        cx.token.clone().ok_or_else(|| {
-            crate::result::error_text("This tool requires an authenticated caller.")
-        })
+        cx.token
+            .clone()
+            .ok_or_else(|| crate::result::error_text("This tool requires an authenticated caller."))
     }
 }
 

@@ -1,0 +1,71 @@
+//! Serving the app on a socket, with graceful shutdown.
+
+use axum::serve::ListenerExt;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{Error, McpServer, server::SHUTDOWN_GRACE};
+
+impl McpServer {
+    /// Binds [`bind_addr`](Self::bind_addr) and serves until Ctrl-C or SIGTERM.
+    pub async fn serve(self) -> Result<(), Error> {
+        let listener = TcpListener::bind(self.bind_addr()).await?;
+        self.serve_on(listener, shutdown_signal()).await
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then lets in-flight
+    /// requests finish (open event streams are closed).
+    pub async fn serve_on(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
+        let addr = listener.local_addr()?;
+        let cancel = CancellationToken::new();
+        let app = self.clone().router(cancel.clone());
+        tracing::info!(%addr, endpoint = %self.endpoint(), tools = self.tools().len(), "MCP server listening");
+        // Without TCP_NODELAY, small SSE writes wait on delayed ACKs (~40 ms each).
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::trace!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
+        let stop = cancel.clone();
+        let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            stop.cancel();
+        });
+        let serving = tokio::spawn(async move { serving.await });
+        cancel.cancelled().await;
+        match tokio::time::timeout(SHUTDOWN_GRACE, serving).await {
+            Ok(joined) => joined.map_err(std::io::Error::other)??,
+            Err(_) => tracing::warn!("in-flight requests did not finish in time"),
+        }
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C, or SIGTERM on Unix.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
