@@ -42,7 +42,11 @@ fn tool_from_headers(headers: &HeaderMap) -> Option<Option<String>> {
     if method != "tools/call" {
         return Some(None);
     }
-    Some(Some(headers.get("mcp-name")?.to_str().ok()?.to_owned()))
+    let name = headers.get("mcp-name")?.to_str().ok()?;
+    if name.starts_with("=?") {
+        return None; // Base64-wrapped: read the body rather than decode here
+    }
+    Some(Some(name.to_owned()))
 }
 
 pub(crate) async fn check(inner: &Inner, request: Request, next: Next) -> Response {

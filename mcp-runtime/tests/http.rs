@@ -550,3 +550,88 @@ async fn in_process_call_applies_scopes() {
     assert_eq!(r.is_error, Some(true));
     let _ = Arc::new(());
 }
+
+async fn call_with_version(
+    app: Router,
+    version: Option<&str>,
+    body: Value,
+    extra: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let s = body.to_string();
+    let mut b = Request::post("/mcp")
+        .header(header::HOST, "localhost:3002")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, "application/json, text/event-stream")
+        .header(header::AUTHORIZATION, "Bearer echoer");
+    if let Some(v) = version {
+        b = b.header("mcp-protocol-version", v);
+    }
+    for (k, v) in extra {
+        b = b.header(*k, *v);
+    }
+    let (status, _, body) = send(app, b.body(Body::from(s)).unwrap()).await;
+    (
+        status,
+        if body.is_empty() {
+            Value::Null
+        } else {
+            message(&body)
+        },
+    )
+}
+
+#[tokio::test]
+async fn every_supported_protocol_revision_works() {
+    for version in ["2025-03-26", "2025-06-18", "2025-11-25"] {
+        let init = rpc(
+            "initialize",
+            json!({"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
+        );
+        let (status, v) = call_with_version(app(), None, init, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{version}");
+        assert_eq!(v["result"]["protocolVersion"], version);
+        let list = rpc(
+            "tools/call",
+            json!({"name": "echo", "arguments": {"text": version}}),
+        );
+        let header = (version != "2025-03-26").then_some(version);
+        let (status, v) = call_with_version(app(), header, list, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{version}");
+        assert_eq!(v["result"]["content"][0]["text"], format!("bob: {version}"));
+    }
+}
+
+fn call_2026(name: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
+        "name": name, "arguments": {"text": "new"},
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"}
+        }
+    }})
+}
+
+#[tokio::test]
+async fn revision_2026_07_28_works_without_initialize() {
+    let headers = [("mcp-method", "tools/call"), ("mcp-name", "echo")];
+    let (status, v) =
+        call_with_version(app(), Some("2026-07-28"), call_2026("echo"), &headers).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["result"]["content"][0]["text"], "bob: new");
+}
+
+#[tokio::test]
+async fn step_up_trusts_mcp_name_only_where_the_transport_checks_it() {
+    let app = builder().step_up(true).build().unwrap().into_router();
+    // The header names a tool the token may call, the body another: the
+    // transport rejects the mismatch, so the header cannot smuggle a call.
+    let lying = [("mcp-method", "tools/call"), ("mcp-name", "echo")];
+    let (status, _) =
+        call_with_version(app.clone(), Some("2026-07-28"), call_2026("status"), &lying).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let honest = [("mcp-method", "tools/call"), ("mcp-name", "status")];
+    let (status, _) =
+        call_with_version(app, Some("2026-07-28"), call_2026("status"), &honest).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
