@@ -26,6 +26,7 @@
 //! ```
 
 mod error;
+mod error_tool;
 mod handler;
 mod http;
 mod result;
@@ -42,6 +43,7 @@ mod verifier;
 pub mod __private;
 
 pub use error::Error;
+pub use error_tool::ToolError;
 pub use mcp_macros::tool;
 pub use rmcp;
 pub use scopes::{ScopeDecision, ScopeHierarchy, ScopeRule, decide, is_scope_token};
