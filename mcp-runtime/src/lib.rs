@@ -25,10 +25,12 @@
 //! # }
 //! ```
 
+pub mod dev_issuer;
 mod error;
 mod error_tool;
 mod handler;
 mod http;
+pub mod jwt;
 mod result;
 mod scopes;
 mod serve;
@@ -42,8 +44,10 @@ mod verifier;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use dev_issuer::DevIssuer;
 pub use error::Error;
 pub use error_tool::ToolError;
+pub use jwt::JwtVerifier;
 pub use mcp_macros::tool;
 pub use rmcp;
 pub use scopes::{ScopeDecision, ScopeHierarchy, ScopeRule, decide, is_scope_token};
