@@ -204,7 +204,7 @@ mod tests {
 
     #[test]
     fn clear_empties() {
-        let c = TokenCache::new(100);
+        let c = TokenCache::new(1000);
         for i in 0..50 {
             let raw = format!("t{i}");
             c.insert(token_digest(&raw), tok(&raw), 100, 1, 0);

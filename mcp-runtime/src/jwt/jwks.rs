@@ -219,8 +219,10 @@ fn parse_jwk(jwk: &Jwk, allowed: &[Algorithm]) -> Result<(SigningKey, Vec<u8>), 
             let n = decode_b64(&p.n)?;
             let e = decode_b64(&p.e)?;
             let n_trimmed = trim_leading_zeros(&n);
-            let bits =
-                n_trimmed.len() * 8 - n_trimmed.first().map_or(8, |b| b.leading_zeros() as usize);
+            let bits = match n_trimmed.first() {
+                Some(first) => n_trimmed.len() * 8 - first.leading_zeros() as usize,
+                None => 0,
+            };
             if bits < 2048 {
                 return Err(Skip::Warn("RSA key shorter than 2048 bits"));
             }

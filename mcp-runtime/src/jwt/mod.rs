@@ -614,7 +614,7 @@ struct Parsed<'t> {
     alg: Algorithm,
     kid: Option<String>,
     signing_input: &'t [u8],
-    payload_b64: &'t str,
+    payload: Vec<u8>,
     signature: Vec<u8>,
 }
 
@@ -658,9 +658,8 @@ impl Inner {
             Err(e) => return Err(signature_error(e)),
         };
 
-        let payload = B64.decode(parsed.payload_b64).map_err(|_| malformed())?;
         let claims: Map<String, Value> =
-            serde_json::from_slice(&payload).map_err(|_| malformed())?;
+            serde_json::from_slice(&parsed.payload).map_err(|_| malformed())?;
         let now = unix_now();
         let (access, exp) = self.rules.check_claims(token, claims, now)?;
         if let Some(digest) = digest {
@@ -703,13 +702,14 @@ impl Inner {
             Some(Value::String(kid)) => Some(kid.clone()),
             Some(_) => return Err(malformed()),
         };
+        let payload = B64.decode(payload_b64).map_err(|_| malformed())?;
         let signature = B64.decode(signature_b64).map_err(|_| malformed())?;
         let signing_input = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
         Ok(Parsed {
             alg,
             kid,
             signing_input,
-            payload_b64,
+            payload,
             signature,
         })
     }
