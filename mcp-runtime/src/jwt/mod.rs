@@ -11,7 +11,8 @@
 //! - if configured, a `typ` header from the allowed list
 //!   ([`JwtVerifierBuilder::require_typ`]);
 //! - a signature that verifies with the key named by `kid` (or, without
-//!   `kid`, with one of the keys for the token's `alg`);
+//!   `kid`, with one of the keys for the token's `alg`; a `kid` that no key
+//!   carries is also tried against the keys published without `kid`);
 //! - `exp` present and not past, `nbf` and `iat` (when present) not in the
 //!   future, each with a small leeway for clock skew (30 s by default);
 //! - `iss` equal to one of the configured issuers;
@@ -229,6 +230,8 @@ struct Remote {
     fetch_lock: Arc<tokio::sync::Mutex<()>>,
     /// Number of fetches finished (successfully or not).
     completed: AtomicU64,
+    /// A fetch is running: callers wait for it whatever the rate limit.
+    in_flight: AtomicBool,
     last_attempt_ms: AtomicU64,
     /// When the next background refresh is due.
     next_refresh_ms: AtomicU64,
@@ -557,6 +560,7 @@ impl JwtVerifierBuilder {
                     base: Instant::now(),
                     fetch_lock: Arc::new(tokio::sync::Mutex::new(())),
                     completed: AtomicU64::new(0),
+                    in_flight: AtomicBool::new(false),
                     last_attempt_ms: AtomicU64::new(NEVER),
                     next_refresh_ms: AtomicU64::new(NEVER),
                     background_running: AtomicBool::new(false),
@@ -734,6 +738,19 @@ impl Inner {
                         }
                     }
                 }
+                if !found {
+                    // Some servers publish keys without `kid` yet name one in
+                    // their tokens: try those keys (and only those).
+                    let anonymous = set.keys.iter().filter(|k| k.kid.is_none());
+                    for k in anonymous
+                        .filter_map(|k| k.for_alg(p.alg))
+                        .take(MAX_KIDLESS_CANDIDATES)
+                    {
+                        if verify(k) {
+                            return Ok(());
+                        }
+                    }
+                }
                 Err(match (found, usable) {
                     (false, _) => SignatureError::UnknownKey,
                     (true, false) => SignatureError::AlgorithmMismatch,
@@ -803,7 +820,8 @@ impl Inner {
 
     /// Fetches the JWKS unless the rate limit forbids it (`force` ignores the
     /// rate limit) or a fetch finished while this caller waited for the fetch
-    /// lock (concurrent callers share one fetch and use its result). Returns
+    /// lock: concurrent callers share one fetch and use its result, and a
+    /// caller arriving while a fetch runs waits for it. Returns
     /// `None` when this call made no fetch, else the fetch's outcome (number
     /// of usable keys, or why it failed).
     ///
@@ -813,7 +831,8 @@ impl Inner {
     async fn refetch(self: Arc<Self>, force: bool) -> Option<Result<usize, String>> {
         let remote = self.remote.as_ref()?;
         let seen = remote.completed.load(Ordering::Acquire);
-        if !force && !remote.may_fetch(remote.now_ms()) {
+        let running = remote.in_flight.load(Ordering::Acquire);
+        if !force && !running && !remote.may_fetch(remote.now_ms()) {
             return None;
         }
         let guard = remote.fetch_lock.clone().lock_owned().await;
@@ -826,6 +845,7 @@ impl Inner {
         remote
             .last_attempt_ms
             .store(remote.now_ms(), Ordering::Release);
+        remote.in_flight.store(true, Ordering::Release);
         self.counters.fetches.fetch_add(1, Ordering::Relaxed);
         let inner = self.clone();
         let task = tokio::spawn(async move {
@@ -833,6 +853,7 @@ impl Inner {
             let result = inner.fetch_and_install().await;
             if let Some(remote) = &inner.remote {
                 remote.completed.fetch_add(1, Ordering::AcqRel);
+                remote.in_flight.store(false, Ordering::Release);
             }
             result
         });

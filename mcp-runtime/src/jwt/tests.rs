@@ -789,6 +789,27 @@ async fn token_without_kid_tries_the_keys_for_its_alg() {
             .await
             .is_ok()
     );
+    // A token naming a kid, against a JWKS whose keys carry none.
+    let h = json!({ "alg": "ES256", "kid": "whatever" });
+    let t = EC_P256.token_with("ES256", &h, &claims());
+    assert!(check(&single, &t).await.is_ok());
+    let h = json!({ "alg": "ES384", "kid": "whatever" });
+    let t = EC_P384.token_with("ES384", &h, &claims());
+    assert_eq!(
+        check(&single, &t).await.err(),
+        invalid("unknown signing key")
+    );
+    // A kid that matches no key, with another key published without kid
+    // that did not sign it.
+    let h = json!({ "alg": "ES256", "kid": "whatever" });
+    let t = EC_P256.token_with("ES256", &h, &claims());
+    let mut other = RSA_A.jwk(None);
+    other.as_object_mut().unwrap().remove("kid");
+    let rsa_only = static_builder(&[other]).build().unwrap();
+    assert_eq!(
+        check(&rsa_only, &t).await.err(),
+        invalid("unknown signing key")
+    );
 }
 
 // ------------------------------------------------------------ cache ---
@@ -1076,6 +1097,33 @@ async fn concurrent_misses_share_one_fetch_even_without_rate_limit() {
         assert!(r.unwrap().is_ok());
     }
     assert_eq!(server.hits(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_arriving_during_a_fetch_waits_for_it_even_if_the_first_gave_up() {
+    let server = JwksServer::start(&[EC_P256.jwk(None)]).await;
+    let v = server.builder().build().unwrap();
+    *server.delay.lock().unwrap() = Duration::from_millis(300);
+    // The first caller starts the initial fetch and goes away (a client
+    // disconnect drops its future); the fetch goes on.
+    let t = EC_P256.token(&claims());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), v.verify(&t))
+            .await
+            .is_err()
+    );
+    // The next caller, inside the rate-limit interval, waits for that fetch
+    // rather than being told the keys are unavailable.
+    let t2 = EC_P256.token(&set(claims(), "jti", json!("2")));
+    assert!(check(&v, &t2).await.is_ok());
+    assert_eq!(server.hits(), 1);
+}
+
+#[test]
+fn verifier_is_a_shareable_token_verifier() {
+    fn shareable<T: TokenVerifier + Clone + Send + Sync>() {}
+    shareable::<JwtVerifier>();
+    let _: Arc<dyn TokenVerifier> = Arc::new(verifier());
 }
 
 #[tokio::test]
