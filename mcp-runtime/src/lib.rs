@@ -25,6 +25,7 @@
 //! # }
 //! ```
 
+mod auth;
 pub mod dev_issuer;
 mod error;
 mod error_tool;
@@ -44,6 +45,9 @@ mod verifier;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use auth::{
+    AuthProvider, DevProvider, EnvProvider, OidcProvider, ScalekitProvider, dev_issuer_for,
+};
 pub use dev_issuer::DevIssuer;
 pub use error::Error;
 pub use error_tool::ToolError;

@@ -67,11 +67,11 @@ pub fn inject<T: FromCallContext>(cx: &CallContext) -> Result<T, CallToolResult>
             a `String`, `()`, or `CallToolResult`, optionally inside `Result<_, E: Display>`"
 )]
 pub trait ToolOutput {
-    fn into_structured(&self) -> CallToolResult;
+    fn to_structured(&self) -> CallToolResult;
 }
 
 impl<T: Serialize + ?Sized> ToolOutput for T {
-    fn into_structured(&self) -> CallToolResult {
+    fn to_structured(&self) -> CallToolResult {
         result::structured(self)
     }
 }
@@ -93,7 +93,7 @@ impl<E: Display> ToolErrorOutput for E {
 }
 
 pub fn structured_result<T: ToolOutput + ?Sized>(value: &T) -> CallToolResult {
-    value.into_structured()
+    value.to_structured()
 }
 
 pub fn text_result(text: impl Into<String>) -> CallToolResult {

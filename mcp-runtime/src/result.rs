@@ -172,6 +172,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_borrow)] // the borrow is the point: autoref specialisation
     fn probe_picks_schema_only_for_json_schema_types() {
         struct Plain;
         assert!((&OutputSchema::<Todo>::new()).output_schema().is_some());

@@ -442,8 +442,59 @@ impl McpServerBuilder {
         self
     }
 
+    /// Configures authentication with `provider`: [`ScalekitProvider`],
+    /// [`OidcProvider`], [`DevProvider`], or [`EnvProvider`] to let the
+    /// environment choose.
+    ///
+    /// [`ScalekitProvider`]: crate::ScalekitProvider
+    /// [`OidcProvider`]: crate::OidcProvider
+    /// [`DevProvider`]: crate::DevProvider
+    /// [`EnvProvider`]: crate::EnvProvider
+    pub fn auth(self, provider: impl crate::AuthProvider) -> Result<Self, Error> {
+        tracing::info!(provider = %provider.describe(), "authentication");
+        provider.install(self)
+    }
+
+    /// Authentication as the environment says (see [`EnvProvider`]); returns
+    /// the builder and a description of the provider chosen.
+    ///
+    /// [`EnvProvider`]: crate::EnvProvider
+    pub fn auth_from_env(self) -> Result<(Self, String), Error> {
+        let provider = crate::EnvProvider::from_env(&self.effective_base_url()?)?;
+        let described = crate::AuthProvider::describe(&provider);
+        Ok((self.auth(provider)?, described))
+    }
+
+    /// The base URL as configured, or the default for the bind address.
+    pub fn effective_base_url(&self) -> Result<Url, Error> {
+        if let Some(u) = &self.base_url {
+            return Ok(u.clone());
+        }
+        let ip: std::net::IpAddr = self.host.parse().map_err(|_| {
+            Error::config(
+                "HOST",
+                format!("`{}` is not an IP address to bind", self.host),
+            )
+        })?;
+        let host = if ip.is_unspecified() {
+            "localhost".to_owned()
+        } else {
+            bracket_v6(&self.host)
+        };
+        Url::parse(&format!("http://{host}:{}/", self.port))
+            .map_err(|e| Error::config("HOST", e.to_string()))
+    }
+
+    /// Whether the bind address is a loopback address.
+    pub fn binds_loopback(&self) -> bool {
+        self.host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+    }
+
     /// Checks the configuration and prepares everything served per request.
     pub fn build(self) -> Result<McpServer, Error> {
+        let base_url = self.effective_base_url()?;
         let defs: Vec<&'static ToolDef> = match self.explicit_tools {
             Some(defs) => defs,
             None => {
@@ -488,18 +539,6 @@ impl McpServerBuilder {
                     format!("`{}` is not an IP address to bind", self.host),
                 )
             })?;
-        let base_url = match self.base_url {
-            Some(u) => u,
-            None => {
-                let host = if bind.ip().is_unspecified() {
-                    "localhost".to_owned()
-                } else {
-                    bracket_v6(&self.host)
-                };
-                Url::parse(&format!("http://{host}:{}/", self.port))
-                    .map_err(|e| Error::config("HOST", e.to_string()))?
-            }
-        };
 
         let mut allowed_hosts = vec![
             "localhost".to_owned(),
