@@ -48,10 +48,6 @@ fn issuer_url(name: &str, value: &str) -> Result<String, Error> {
     Ok(value.trim_end_matches('/').to_owned())
 }
 
-fn required(name: &str) -> Result<String, Error> {
-    env_var(name)?.ok_or_else(|| Error::config(name, "is required but not set"))
-}
-
 /// Scalekit, as FastMCP's `ScalekitProvider` configures it.
 ///
 /// Tokens are verified against `{environment_url}/keys`, with issuer
@@ -103,27 +99,35 @@ impl ScalekitProvider {
     }
 
     /// From `SCALEKIT_ENVIRONMENT_URL`, `SCALEKIT_CLIENT_ID`,
-    /// `SCALEKIT_RESOURCE_ID` (and `MCP_URL`, which the server reads): `None`
-    /// when none is set, an error naming the first missing or malformed one
+    /// `SCALEKIT_RESOURCE_ID` and `MCP_URL`: `None` when none of the first
+    /// three is set, an error naming the first missing or malformed one
     /// otherwise.
     pub fn from_env() -> Result<Option<Self>, Error> {
-        const VARS: [&str; 3] = [
-            "SCALEKIT_ENVIRONMENT_URL",
-            "SCALEKIT_CLIENT_ID",
-            "SCALEKIT_RESOURCE_ID",
+        Self::from_settings(&AuthSettings::from_env()?)
+    }
+
+    fn from_settings(s: &AuthSettings) -> Result<Option<Self>, Error> {
+        let vars = [
+            ("SCALEKIT_ENVIRONMENT_URL", &s.scalekit_environment_url),
+            ("SCALEKIT_CLIENT_ID", &s.scalekit_client_id),
+            ("SCALEKIT_RESOURCE_ID", &s.scalekit_resource_id),
+            ("MCP_URL", &s.mcp_url),
         ];
-        let mut any = false;
-        for v in VARS {
-            any |= env_var(v)?.is_some();
-        }
-        if !any {
+        if vars[..3].iter().all(|(_, v)| v.is_none()) {
             return Ok(None);
         }
-        let env = required(VARS[0])?;
-        let client = required(VARS[1])?;
-        let resource = required(VARS[2])?;
-        required("MCP_URL")?;
-        Self::new(&env, &client, &resource).map(Some)
+        for (name, value) in vars {
+            if value.is_none() {
+                return Err(Error::config(name, "is required with Scalekit but not set"));
+            }
+        }
+        let get = |v: &Option<String>| v.clone().unwrap_or_default();
+        Self::new(
+            &get(&s.scalekit_environment_url),
+            &get(&s.scalekit_client_id),
+            &get(&s.scalekit_resource_id),
+        )
+        .map(Some)
     }
 
     /// `{environment_url}/resources/{resource_id}`: the authorization server.
@@ -299,14 +303,23 @@ impl OidcProvider {
     /// From `MCP_AUTH_ISSUER`, `MCP_AUTH_AUDIENCE` and optionally
     /// `MCP_AUTH_JWKS_URI`: `None` when `MCP_AUTH_ISSUER` is not set.
     pub fn from_env() -> Result<Option<Self>, Error> {
-        let Some(issuer) = env_var("MCP_AUTH_ISSUER")? else {
+        Self::from_settings(&AuthSettings::from_env()?)
+    }
+
+    fn from_settings(s: &AuthSettings) -> Result<Option<Self>, Error> {
+        let Some(issuer) = &s.issuer else {
             return Ok(None);
         };
-        let audience = required("MCP_AUTH_AUDIENCE")?;
-        let mut p = Self::new(&issuer, &audience)?;
-        if let Some(jwks) = env_var("MCP_AUTH_JWKS_URI")? {
-            issuer_url("MCP_AUTH_JWKS_URI", &jwks)?;
-            p = p.jwks_uri(jwks);
+        let audience = s.audience.as_deref().ok_or_else(|| {
+            Error::config(
+                "MCP_AUTH_AUDIENCE",
+                "is required with MCP_AUTH_ISSUER but not set",
+            )
+        })?;
+        let mut p = Self::new(issuer, audience)?;
+        if let Some(jwks) = &s.jwks_uri {
+            issuer_url("MCP_AUTH_JWKS_URI", jwks)?;
+            p = p.jwks_uri(jwks.clone());
         }
         Ok(Some(p))
     }
@@ -502,10 +515,57 @@ impl AuthProvider for DevProvider {
     }
 }
 
-/// The provider the environment selects: Scalekit when a `SCALEKIT_*`
-/// variable is set, else a generic issuer when `MCP_AUTH_ISSUER` is set, else
-/// the development issuer (key file `MCP_DEV_KEY_FILE`, default
-/// [`DevIssuer::default_key_path`]).
+/// The authentication settings a deployment gives, by their environment
+/// variable names. Read them with [`AuthSettings::from_env`], or fill them
+/// from your own configuration (a command line, a file).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct AuthSettings {
+    /// `SCALEKIT_ENVIRONMENT_URL`.
+    pub scalekit_environment_url: Option<String>,
+    /// `SCALEKIT_CLIENT_ID`.
+    pub scalekit_client_id: Option<String>,
+    /// `SCALEKIT_RESOURCE_ID`.
+    pub scalekit_resource_id: Option<String>,
+    /// `MCP_URL` (Scalekit requires it).
+    pub mcp_url: Option<String>,
+    /// `MCP_AUTH_ISSUER`.
+    pub issuer: Option<String>,
+    /// `MCP_AUTH_AUDIENCE`.
+    pub audience: Option<String>,
+    /// `MCP_AUTH_JWKS_URI`.
+    pub jwks_uri: Option<String>,
+    /// `MCP_DEV_KEY_FILE`.
+    pub dev_key_file: Option<std::path::PathBuf>,
+    /// `MCP_DEV_ALLOW_REMOTE`: serve the development issuer beyond loopback.
+    pub dev_allow_remote: bool,
+}
+
+impl AuthSettings {
+    /// Reads every variable; an empty one counts as unset.
+    pub fn from_env() -> Result<Self, Error> {
+        Ok(Self {
+            scalekit_environment_url: env_var("SCALEKIT_ENVIRONMENT_URL")?,
+            scalekit_client_id: env_var("SCALEKIT_CLIENT_ID")?,
+            scalekit_resource_id: env_var("SCALEKIT_RESOURCE_ID")?,
+            mcp_url: env_var("MCP_URL")?,
+            issuer: env_var("MCP_AUTH_ISSUER")?,
+            audience: env_var("MCP_AUTH_AUDIENCE")?,
+            jwks_uri: env_var("MCP_AUTH_JWKS_URI")?,
+            dev_key_file: env_var("MCP_DEV_KEY_FILE")?.map(Into::into),
+            dev_allow_remote: env_var("MCP_DEV_ALLOW_REMOTE")?
+                .map(|v| parse_bool("MCP_DEV_ALLOW_REMOTE", &v))
+                .transpose()?
+                .unwrap_or(false),
+        })
+    }
+}
+
+/// The provider the settings select: Scalekit when a `SCALEKIT_*` value is
+/// set, else a generic issuer when `MCP_AUTH_ISSUER` is set, else the
+/// development issuer (key file `MCP_DEV_KEY_FILE`, default
+/// [`DevIssuer::default_key_path`]), which only serves on loopback unless
+/// `MCP_DEV_ALLOW_REMOTE` is set.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum EnvProvider {
@@ -514,30 +574,43 @@ pub enum EnvProvider {
     /// `MCP_AUTH_ISSUER`.
     Oidc(OidcProvider),
     /// Nothing configured.
-    Dev(DevProvider),
+    Dev {
+        /// The issuer.
+        provider: DevProvider,
+        /// Whether it may serve beyond loopback.
+        allow_remote: bool,
+    },
 }
 
 impl EnvProvider {
-    /// Reads the environment for a server whose base URL is `base_url`
-    /// (`MCP_URL`, with a trailing slash).
+    /// Reads the environment for a server whose base URL is `base_url`.
     pub fn from_env(base_url: &Url) -> Result<Self, Error> {
-        if let Some(s) = ScalekitProvider::from_env()? {
+        Self::from_settings(&AuthSettings::from_env()?, base_url)
+    }
+
+    /// Selects a provider from `settings` for a server at `base_url`.
+    pub fn from_settings(settings: &AuthSettings, base_url: &Url) -> Result<Self, Error> {
+        if let Some(s) = ScalekitProvider::from_settings(settings)? {
             return Ok(Self::Scalekit(s));
         }
-        if let Some(o) = OidcProvider::from_env()? {
+        if let Some(o) = OidcProvider::from_settings(settings)? {
             return Ok(Self::Oidc(o));
         }
-        Ok(Self::Dev(DevProvider::new(dev_issuer_for(base_url)?)))
+        let key = settings
+            .dev_key_file
+            .clone()
+            .unwrap_or_else(DevIssuer::default_key_path);
+        Ok(Self::Dev {
+            provider: DevProvider::new(dev_issuer_for(base_url, key)?),
+            allow_remote: settings.dev_allow_remote,
+        })
     }
 }
 
 /// The development issuer of a server at `base_url`: issuer = its origin and
 /// path without the trailing slash, audience = its MCP endpoint.
-pub fn dev_issuer_for(base_url: &Url) -> Result<DevIssuer, Error> {
-    let path = match env_var("MCP_DEV_KEY_FILE")? {
-        Some(p) => std::path::PathBuf::from(p),
-        None => DevIssuer::default_key_path(),
-    };
+pub fn dev_issuer_for(base_url: &Url, key_file: std::path::PathBuf) -> Result<DevIssuer, Error> {
+    let path = key_file;
     let issuer = base_url.as_str().trim_end_matches('/').to_owned();
     let audience = base_url
         .join("mcp")
@@ -552,7 +625,7 @@ impl AuthProvider for EnvProvider {
         match self {
             Self::Scalekit(p) => p.describe(),
             Self::Oidc(p) => p.describe(),
-            Self::Dev(p) => p.describe(),
+            Self::Dev { provider, .. } => provider.describe(),
         }
     }
 
@@ -560,24 +633,20 @@ impl AuthProvider for EnvProvider {
         match self {
             Self::Scalekit(p) => p.install(builder),
             Self::Oidc(p) => p.install(builder),
-            Self::Dev(p) => {
-                if !builder.binds_loopback() && !allow_remote_dev()? {
+            Self::Dev {
+                provider,
+                allow_remote,
+            } => {
+                if !builder.binds_loopback() && !allow_remote {
                     return Err(Error::config(
                         "HOST",
                         "the development issuer only serves on loopback; configure Scalekit or MCP_AUTH_ISSUER, or set MCP_DEV_ALLOW_REMOTE=true",
                     ));
                 }
-                p.install(builder)
+                provider.install(builder)
             }
         }
     }
-}
-
-fn allow_remote_dev() -> Result<bool, Error> {
-    env_var("MCP_DEV_ALLOW_REMOTE")?
-        .map(|v| parse_bool("MCP_DEV_ALLOW_REMOTE", &v))
-        .transpose()
-        .map(|v| v.unwrap_or(false))
 }
 
 #[cfg(test)]

@@ -46,7 +46,8 @@ mod verifier;
 pub mod __private;
 
 pub use auth::{
-    AuthProvider, DevProvider, EnvProvider, OidcProvider, ScalekitProvider, dev_issuer_for,
+    AuthProvider, AuthSettings, DevProvider, EnvProvider, OidcProvider, ScalekitProvider,
+    dev_issuer_for,
 };
 pub use dev_issuer::DevIssuer;
 pub use error::Error;

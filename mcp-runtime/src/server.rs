@@ -460,7 +460,18 @@ impl McpServerBuilder {
     ///
     /// [`EnvProvider`]: crate::EnvProvider
     pub fn auth_from_env(self) -> Result<(Self, String), Error> {
-        let provider = crate::EnvProvider::from_env(&self.effective_base_url()?)?;
+        self.auth_from_settings(&crate::AuthSettings::from_env()?)
+    }
+
+    /// Authentication as `settings` say (see [`EnvProvider`]); returns the
+    /// builder and a description of the provider chosen.
+    ///
+    /// [`EnvProvider`]: crate::EnvProvider
+    pub fn auth_from_settings(
+        self,
+        settings: &crate::AuthSettings,
+    ) -> Result<(Self, String), Error> {
+        let provider = crate::EnvProvider::from_settings(settings, &self.effective_base_url()?)?;
         let described = crate::AuthProvider::describe(&provider);
         Ok((self.auth(provider)?, described))
     }
