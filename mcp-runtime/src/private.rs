@@ -20,7 +20,7 @@ use crate::{
 pub use crate::{
     result::{OutputSchema, ViaJsonSchema, WithoutSchema},
     scopes::ScopeRule,
-    tool::{CallContext, FromCallContext, StateKey, ToolDef, ToolHandle, state_key},
+    tool::{Args, CallContext, FromCallContext, StateKey, ToolDef, ToolHandle, state_key},
     verifier::BoxFuture,
 };
 

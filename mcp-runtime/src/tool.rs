@@ -161,12 +161,14 @@ impl CallContext {
 /// use mcp_runtime::{State, tool};
 ///
 /// #[derive(Default)]
-/// struct Counter(AtomicU64);
+/// struct Counter {
+///     calls: AtomicU64,
+/// }
 ///
 /// /// Counts calls.
 /// #[tool]
 /// fn bump(counter: State<Counter>) -> String {
-///     (counter.0.fetch_add(1, Ordering::Relaxed) + 1).to_string()
+///     (counter.calls.fetch_add(1, Ordering::Relaxed) + 1).to_string()
 /// }
 /// ```
 pub struct State<T: ?Sized>(pub Arc<T>);
