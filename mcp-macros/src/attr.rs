@@ -1,0 +1,229 @@
+//! Parsing `#[tool(...)]`.
+//!
+//! By hand rather than with a derive: the attribute is small, and hand-written
+//! parsing lets every error name the key and show the fix.
+
+use proc_macro2::Span;
+use syn::{
+    Ident, LitBool, LitStr, Path, Token, bracketed,
+    ext::IdentExt,
+    parse::{Parse, ParseStream},
+    punctuated::Punctuated,
+};
+
+const KEYS: &str = "`name`, `title`, `description`, `read_only`, `destructive`, `idempotent`, \
+                    `open_world`, `scope`, `scopes`, `any_scope`, `crate`";
+
+/// Everything `#[tool(...)]` may say; each key at most once.
+#[derive(Default)]
+pub(crate) struct Attrs {
+    pub(crate) name: Slot<LitStr>,
+    pub(crate) title: Slot<LitStr>,
+    pub(crate) description: Slot<LitStr>,
+    pub(crate) read_only: Slot<LitBool>,
+    pub(crate) destructive: Slot<LitBool>,
+    pub(crate) idempotent: Slot<LitBool>,
+    pub(crate) open_world: Slot<LitBool>,
+    /// `scope`, `scopes` and `any_scope` share one slot: a tool has one rule.
+    pub(crate) scopes: Slot<Scopes>,
+    pub(crate) krate: Slot<Path>,
+}
+
+/// A value set at most once, with the key that set it (for error spans).
+///
+/// The one place that rejects a repeated key, so no key can forget to.
+pub(crate) struct Slot<T>(Option<(Ident, T)>);
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Self(None)
+    }
+}
+
+impl<T> Slot<T> {
+    fn set(&mut self, key: Ident, value: T) -> syn::Result<()> {
+        match &self.0 {
+            None => {
+                self.0 = Some((key, value));
+                Ok(())
+            }
+            Some((first, _)) if *first == key => Err(syn::Error::new(
+                key.span(),
+                format!("duplicate key `{key}`: give it once"),
+            )),
+            Some((first, _)) => Err(syn::Error::new(
+                key.span(),
+                format!(
+                    "`{key}` cannot be combined with `{first}`: \
+                     give one of `scope`, `scopes` or `any_scope`"
+                ),
+            )),
+        }
+    }
+
+    pub(crate) fn value(&self) -> Option<&T> {
+        self.0.as_ref().map(|(_, v)| v)
+    }
+
+    pub(crate) fn key(&self) -> Option<&Ident> {
+        self.0.as_ref().map(|(k, _)| k)
+    }
+}
+
+/// The scopes a tool requires, as written.
+pub(crate) struct Scopes {
+    pub(crate) any: bool,
+    pub(crate) list: Vec<LitStr>,
+    /// The brackets of a list, or the literal of `scope = "..."`.
+    pub(crate) span: Span,
+}
+
+impl Parse for Attrs {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut attrs = Attrs::default();
+        while !input.is_empty() {
+            // `parse_any` so that `crate` is accepted as a key.
+            let key = input.call(Ident::parse_any)?;
+            match key.to_string().as_str() {
+                "name" => {
+                    let v = string(input, &key, "create_todo")?;
+                    attrs.name.set(key, v)?;
+                }
+                "title" => {
+                    let v = string(input, &key, "Create a todo")?;
+                    attrs.title.set(key, v)?;
+                }
+                "description" => {
+                    let v = string(input, &key, "Add a todo item for the caller.")?;
+                    attrs.description.set(key, v)?;
+                }
+                "read_only" => flag(input, key, &mut attrs.read_only)?,
+                "destructive" => flag(input, key, &mut attrs.destructive)?,
+                "idempotent" => flag(input, key, &mut attrs.idempotent)?,
+                "open_world" => flag(input, key, &mut attrs.open_world)?,
+                "scope" => {
+                    let example = "#[tool(scope = \"todo:write\")]";
+                    equals(input, &key, example)?;
+                    if input.peek(syn::token::Bracket) {
+                        return Err(syn::Error::new(
+                            input.span(),
+                            "`scope` takes one scope; \
+                             write several as #[tool(scopes = [\"todo:read\", \"todo:write\"])]",
+                        ));
+                    }
+                    let lit = literal(input, example)?;
+                    let span = lit.span();
+                    attrs.scopes.set(
+                        key,
+                        Scopes {
+                            any: false,
+                            list: vec![lit],
+                            span,
+                        },
+                    )?;
+                }
+                "scopes" | "any_scope" => {
+                    let v = list(input, &key)?;
+                    attrs.scopes.set(key, v)?;
+                }
+                "crate" => {
+                    equals(input, &key, "#[tool(crate = my_runtime)]")?;
+                    let path = if input.peek(LitStr) {
+                        input.parse::<LitStr>()?.parse::<Path>()?
+                    } else {
+                        input.parse::<Path>().map_err(|e| {
+                            syn::Error::new(
+                                e.span(),
+                                "expected the path of the runtime crate, \
+                                 e.g. #[tool(crate = my_runtime)]",
+                            )
+                        })?
+                    };
+                    attrs.krate.set(key, path)?;
+                }
+                _ => {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        format!("unknown key `{key}`; the keys are {KEYS}"),
+                    ));
+                }
+            }
+            if input.is_empty() {
+                break;
+            }
+            if !input.peek(Token![,]) {
+                return Err(syn::Error::new(
+                    input.span(),
+                    "expected `,` between keys, e.g. #[tool(scope = \"todo:write\", read_only)]",
+                ));
+            }
+            input.parse::<Token![,]>()?;
+        }
+        Ok(attrs)
+    }
+}
+
+fn equals(input: ParseStream<'_>, key: &Ident, example: &str) -> syn::Result<()> {
+    if !input.peek(Token![=]) {
+        return Err(syn::Error::new(
+            key.span(),
+            format!("`{key}` needs a value, e.g. {example}"),
+        ));
+    }
+    input.parse::<Token![=]>()?;
+    Ok(())
+}
+
+/// `key = "..."`; `example` is a sample value for the error messages.
+fn string(input: ParseStream<'_>, key: &Ident, example: &str) -> syn::Result<LitStr> {
+    let example = format!("#[tool({key} = \"{example}\")]");
+    equals(input, key, &example)?;
+    literal(input, &example)
+}
+
+fn literal(input: ParseStream<'_>, example: &str) -> syn::Result<LitStr> {
+    input.parse::<LitStr>().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("expected a string literal, e.g. {example}"),
+        )
+    })
+}
+
+/// A bare flag (`read_only`) or `read_only = true/false`.
+fn flag(input: ParseStream<'_>, key: Ident, slot: &mut Slot<LitBool>) -> syn::Result<()> {
+    let value = if input.peek(Token![=]) {
+        input.parse::<Token![=]>()?;
+        input.parse::<LitBool>().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                format!("expected `true` or `false`, e.g. #[tool({key} = false)], or just #[tool({key})]"),
+            )
+        })?
+    } else {
+        LitBool::new(true, key.span())
+    };
+    slot.set(key, value)
+}
+
+/// `key = ["a", "b"]`.
+fn list(input: ParseStream<'_>, key: &Ident) -> syn::Result<Scopes> {
+    let example = format!("#[tool({key} = [\"todo:read\", \"todo:write\"])]");
+    equals(input, key, &example)?;
+    if !input.peek(syn::token::Bracket) {
+        return Err(syn::Error::new(
+            input.span(),
+            format!("`{key}` takes a list of scopes, e.g. {example}"),
+        ));
+    }
+    let content;
+    let brackets = bracketed!(content in input);
+    let items = Punctuated::<LitStr, Token![,]>::parse_terminated(&content).map_err(|e| {
+        syn::Error::new(e.span(), format!("expected scope strings, e.g. {example}"))
+    })?;
+    Ok(Scopes {
+        any: key == "any_scope",
+        list: items.into_iter().collect(),
+        span: brackets.span.join(),
+    })
+}

@@ -1,0 +1,739 @@
+//! Checking the function and the attribute, and reading what the generated
+//! code needs from them.
+//!
+//! Everything is decided here, syntactically: `expand` only prints.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::Span;
+use quote::{ToTokens, quote};
+use syn::{
+    Attribute, Expr, ExprLit, FnArg, GenericArgument, Ident, ItemFn, Lit, LitStr, Meta, Pat,
+    PathArguments, ReturnType, Type, ext::IdentExt, spanned::Spanned, visit::Visit,
+};
+
+use crate::attr::Attrs;
+
+/// A tool, ready to expand.
+pub(crate) struct Tool<'a> {
+    pub(crate) item: &'a ItemFn,
+    /// The runtime crate: `::mcp_runtime` unless `crate = ...` says otherwise.
+    pub(crate) krate: proc_macro2::TokenStream,
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) title: Option<&'a LitStr>,
+    /// `read_only`, `destructive`, `idempotent`, `open_world`; `None` if no flag is given.
+    pub(crate) annotations: Option<[Option<bool>; 4]>,
+    pub(crate) scopes: ScopeRule<'a>,
+    pub(crate) params: Vec<Param<'a>>,
+    pub(crate) output: Output<'a>,
+}
+
+pub(crate) enum ScopeRule<'a> {
+    None,
+    All(&'a [LitStr]),
+    Any(&'a [LitStr]),
+}
+
+pub(crate) enum Param<'a> {
+    /// Filled in by the server: `AccessToken`, `Option<AccessToken>`, `State<T>`, `ToolContext`.
+    Injected {
+        ty: &'a Type,
+        /// `T` of `State<T>`.
+        state: Option<&'a Type>,
+    },
+    /// `Args<T>`: the whole argument object.
+    Args { inner: &'a Type },
+    /// One property of the argument object.
+    Property {
+        ident: Ident,
+        ty: &'a Type,
+        doc: Option<String>,
+        optional: bool,
+    },
+}
+
+/// How a return value becomes a `CallToolResult`.
+pub(crate) enum Output<'a> {
+    Unit(Span),
+    Text(Span),
+    Raw(Span),
+    Structured(&'a Type),
+    /// `Result<T, E>`: `T` converted as its own output, `E` by `Display`.
+    Result {
+        ok: Box<Output<'a>>,
+        ty: &'a Type,
+    },
+    /// rmcp's own `Result<CallToolResult, ErrorData>`, returned as is.
+    Passthrough,
+}
+
+/// Accumulates independent errors, so each mistake is reported once.
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, span: Span, message: impl std::fmt::Display) {
+        let e = syn::Error::new(span, message);
+        match &mut self.0 {
+            Some(all) => all.combine(e),
+            None => self.0 = Some(e),
+        }
+    }
+
+    fn push_spanned(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) {
+        let e = syn::Error::new_spanned(tokens, message);
+        match &mut self.0 {
+            Some(all) => all.combine(e),
+            None => self.0 = Some(e),
+        }
+    }
+
+    fn finish<T>(self, value: T) -> syn::Result<T> {
+        match self.0 {
+            Some(e) => Err(e),
+            None => Ok(value),
+        }
+    }
+}
+
+pub(crate) fn check<'a>(attrs: &'a Attrs, item: &'a ItemFn) -> syn::Result<Tool<'a>> {
+    let mut errors = Errors::default();
+    let sig = &item.sig;
+
+    for attr in &item.attrs {
+        if attr
+            .path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "tool")
+        {
+            errors.push_spanned(attr, "#[tool] is given twice: keep one");
+        }
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        errors.push(unsafety.span(), "a tool cannot be an `unsafe fn`");
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push_spanned(variadic, "a tool cannot be variadic");
+    }
+    if !sig.generics.params.is_empty() {
+        errors.push_spanned(
+            &sig.generics,
+            "a tool cannot be generic: name concrete types for its parameters",
+        );
+    } else if let Some(where_clause) = &sig.generics.where_clause {
+        errors.push_spanned(where_clause, "a tool cannot have a where clause");
+    }
+
+    let name = match attrs.name.value() {
+        Some(lit) => {
+            let name = lit.value();
+            if !is_tool_name(&name) {
+                errors.push(
+                    lit.span(),
+                    "tool name must be 1 to 128 characters among A-Z, a-z, 0-9, `_`, `-` and `.`, \
+                     e.g. #[tool(name = \"create_todo\")]",
+                );
+            }
+            name
+        }
+        None => sig.ident.unraw().to_string(),
+    };
+
+    let scopes = scope_rule(attrs, &mut errors);
+    let params = params(item, &mut errors);
+    let docs = Docs::read(&item.attrs);
+    let params = params.map(|p| apply_argument_docs(p, &docs, item, &mut errors));
+
+    let description = match attrs.description.value() {
+        Some(lit) => {
+            let text = lit.value().trim().to_owned();
+            if text.is_empty() {
+                errors.push(lit.span(), "description must not be empty");
+            }
+            text
+        }
+        None => docs.description.clone(),
+    };
+    if description.is_empty() && attrs.description.value().is_none() {
+        errors.push(
+            sig.ident.span(),
+            "a tool needs a description: add a doc comment or #[tool(description = \"...\")]",
+        );
+    }
+
+    let output = match &sig.output {
+        ReturnType::Default => Output::Unit(sig.ident.span()),
+        ReturnType::Type(_, ty) => {
+            if let Some(span) = ImplTrait::find(ty) {
+                errors.push(
+                    span,
+                    "a tool must return a concrete type, not `impl Trait`, \
+                     so that its output schema can be named",
+                );
+            }
+            output(ty)
+        }
+    };
+
+    let krate = match attrs.krate.value() {
+        Some(path) => path.to_token_stream(),
+        None => quote!(::mcp_runtime),
+    };
+    let annotations = [
+        &attrs.read_only,
+        &attrs.destructive,
+        &attrs.idempotent,
+        &attrs.open_world,
+    ]
+    .map(|slot| slot.value().map(|b| b.value));
+    let annotations = annotations
+        .iter()
+        .any(Option::is_some)
+        .then_some(annotations);
+
+    errors.finish(Tool {
+        item,
+        krate,
+        name,
+        description,
+        title: attrs.title.value(),
+        annotations,
+        scopes,
+        params: params.unwrap_or_default(),
+        output,
+    })
+}
+
+/// MCP's tool-name rule (2025-11-25): 1 to 128 of `[A-Za-z0-9_.-]`.
+fn is_tool_name(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+fn scope_rule<'a>(attrs: &'a Attrs, errors: &mut Errors) -> ScopeRule<'a> {
+    let (Some(key), Some(scopes)) = (attrs.scopes.key(), attrs.scopes.value()) else {
+        return ScopeRule::None;
+    };
+    if scopes.list.is_empty() {
+        errors.push(
+            scopes.span,
+            format!(
+                "`{key}` must name at least one scope; \
+                 leave it out to let any authenticated caller in"
+            ),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for lit in &scopes.list {
+        let scope = lit.value();
+        if let Some(problem) = scope_token_problem(&scope) {
+            errors.push(lit.span(), problem);
+        } else if !seen.insert(scope.clone()) {
+            errors.push(
+                lit.span(),
+                format!("duplicate scope `{scope}`: give it once"),
+            );
+        }
+    }
+    if scopes.any {
+        ScopeRule::Any(&scopes.list)
+    } else {
+        ScopeRule::All(&scopes.list)
+    }
+}
+
+/// What is wrong with `s` as an RFC 6749 scope token
+/// (`1*( %x21 / %x23-5B / %x5D-7E )`), if anything.
+fn scope_token_problem(s: &str) -> Option<&'static str> {
+    let ok = |b: u8| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b);
+    if s.is_empty() {
+        Some("scope must not be empty, e.g. #[tool(scope = \"todo:write\")]")
+    } else if s.contains(' ') {
+        Some(
+            "scope must be one RFC 6749 scope token, without spaces; \
+             require several with #[tool(scopes = [\"todo:read\", \"todo:write\"])]",
+        )
+    } else if !s.bytes().all(ok) {
+        Some(
+            "scope must be one RFC 6749 scope token (printable ASCII except space, `\"` and `\\`), \
+             e.g. #[tool(scope = \"todo:write\")]",
+        )
+    } else {
+        None
+    }
+}
+
+/// The last path segment of a type, looking through invisible groups and parentheses.
+fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p.path.segments.last(),
+        Type::Group(g) => last_segment(&g.elem),
+        Type::Paren(p) => last_segment(&p.elem),
+        _ => None,
+    }
+}
+
+fn is_named(ty: &Type, name: &str) -> bool {
+    last_segment(ty).is_some_and(|s| s.ident == name)
+}
+
+/// The type arguments of a type's last segment: `[T, E]` for `Result<T, E>`.
+fn type_args(ty: &Type) -> Vec<&Type> {
+    let Some(seg) = last_segment(ty) else {
+        return Vec::new();
+    };
+    match &seg.arguments {
+        PathArguments::AngleBracketed(args) => args
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                GenericArgument::Type(t) => Some(t),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn params<'a>(item: &'a ItemFn, errors: &mut Errors) -> Option<Vec<Param<'a>>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    let mut args: Option<&Type> = None;
+    let mut first_property: Option<&Ident> = None;
+    for input in &item.sig.inputs {
+        let typed = match input {
+            FnArg::Receiver(receiver) => {
+                errors.push_spanned(
+                    receiver,
+                    "tools must be free functions; use State<T> for shared data",
+                );
+                ok = false;
+                continue;
+            }
+            FnArg::Typed(typed) => typed,
+        };
+        for attr in &typed.attrs {
+            if attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr") {
+                errors.push_spanned(attr, "tool parameters cannot be conditional");
+                ok = false;
+            }
+        }
+        let ty = &*typed.ty;
+        if let Some((span, message)) = Borrowed::find(ty) {
+            errors.push(span, message);
+            ok = false;
+            continue;
+        }
+        if let Some(kind) = injected(ty) {
+            out.push(kind);
+        } else if is_named(ty, "Args") {
+            let Some(inner) = type_args(ty).first().copied() else {
+                errors.push_spanned(ty, "name the argument type, e.g. `Args<CreateTodo>`");
+                ok = false;
+                continue;
+            };
+            if args.is_some() {
+                errors.push_spanned(
+                    ty,
+                    "a tool takes at most one `Args<T>`: it holds the whole argument object",
+                );
+                ok = false;
+                continue;
+            }
+            args = Some(ty);
+            out.push(Param::Args { inner });
+        } else {
+            match &*typed.pat {
+                Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
+                    first_property.get_or_insert(&p.ident);
+                    out.push(Param::Property {
+                        ident: p.ident.clone(),
+                        ty,
+                        doc: None,
+                        optional: is_named(ty, "Option"),
+                    });
+                }
+                pat => {
+                    errors.push_spanned(
+                        pat,
+                        "unsupported parameter pattern: name the parameter, e.g. `title: String`",
+                    );
+                    ok = false;
+                }
+            }
+        }
+    }
+    if let (Some(args), Some(property)) = (args, first_property) {
+        errors.push_spanned(
+            args,
+            format!(
+                "`Args<T>` holds the whole argument object, so it cannot be combined with \
+                 argument parameters such as `{}`: make them fields of `T`",
+                property.unraw()
+            ),
+        );
+        ok = false;
+    }
+    ok.then_some(out)
+}
+
+/// An injected parameter, recognised by the last segment of its type.
+fn injected(ty: &Type) -> Option<Param<'_>> {
+    let seg = last_segment(ty)?;
+    let args = type_args(ty);
+    let injected = match seg.ident.to_string().as_str() {
+        "AccessToken" | "ToolContext" => true,
+        "Option" => args.len() == 1 && is_named(args[0], "AccessToken"),
+        "State" => {
+            return Some(Param::Injected {
+                ty,
+                state: args.first().copied(),
+            });
+        }
+        _ => false,
+    };
+    injected.then_some(Param::Injected { ty, state: None })
+}
+
+/// Finds a borrowed or `impl Trait` part of a parameter type.
+#[derive(Default)]
+struct Borrowed(Option<(Span, &'static str)>);
+
+impl Borrowed {
+    fn find(ty: &Type) -> Option<(Span, &'static str)> {
+        let mut v = Borrowed::default();
+        v.visit_type(ty);
+        v.0
+    }
+}
+
+impl<'ast> Visit<'ast> for Borrowed {
+    fn visit_type(&mut self, ty: &'ast Type) {
+        if self.0.is_some() {
+            return;
+        }
+        match ty {
+            Type::Reference(_) => {
+                self.0 = Some((
+                    ty.span(),
+                    "parameters must be owned types, e.g. String instead of &str",
+                ));
+            }
+            Type::ImplTrait(_) => {
+                self.0 = Some((
+                    ty.span(),
+                    "parameters cannot be `impl Trait`: name a type, e.g. `title: String`",
+                ));
+            }
+            _ => syn::visit::visit_type(self, ty),
+        }
+    }
+
+    fn visit_lifetime(&mut self, lifetime: &'ast syn::Lifetime) {
+        if self.0.is_none() && lifetime.ident != "static" {
+            self.0 = Some((
+                lifetime.span(),
+                "parameters must be owned types, e.g. String instead of &str",
+            ));
+        }
+    }
+}
+
+/// Finds `impl Trait` in a return type.
+#[derive(Default)]
+struct ImplTrait(Option<Span>);
+
+impl ImplTrait {
+    fn find(ty: &Type) -> Option<Span> {
+        let mut v = ImplTrait::default();
+        v.visit_type(ty);
+        v.0
+    }
+}
+
+impl<'ast> Visit<'ast> for ImplTrait {
+    fn visit_type_impl_trait(&mut self, t: &'ast syn::TypeImplTrait) {
+        self.0.get_or_insert(t.span());
+    }
+}
+
+fn output(ty: &Type) -> Output<'_> {
+    if let Type::Tuple(t) = ty
+        && t.elems.is_empty()
+    {
+        return Output::Unit(ty.span());
+    }
+    if let Some(seg) = last_segment(ty)
+        && seg.ident == "Result"
+    {
+        let args = type_args(ty);
+        // A one-argument `Result<T>` is an alias such as `anyhow::Result<T>`.
+        if matches!(args.len(), 1 | 2) {
+            let passthrough = args.len() == 2
+                && is_named(args[0], "CallToolResult")
+                && (is_named(args[1], "ErrorData") || is_named(args[1], "McpError"));
+            if passthrough {
+                return Output::Passthrough;
+            }
+            return Output::Result {
+                ok: Box::new(plain_output(args[0])),
+                ty,
+            };
+        }
+    }
+    plain_output(ty)
+}
+
+/// A return type, or the `T` of `Result<T, E>`.
+fn plain_output(ty: &Type) -> Output<'_> {
+    if let Type::Tuple(t) = ty
+        && t.elems.is_empty()
+    {
+        return Output::Unit(ty.span());
+    }
+    if let Type::Reference(r) = ty
+        && r.mutability.is_none()
+        && is_named(&r.elem, "str")
+    {
+        return Output::Text(ty.span());
+    }
+    let Some(seg) = last_segment(ty) else {
+        return Output::Structured(ty);
+    };
+    let args = type_args(ty);
+    if seg.ident == "String" && args.is_empty() {
+        return Output::Text(ty.span());
+    }
+    if seg.ident == "Cow" && args.len() == 1 && is_named(args[0], "str") {
+        return Output::Text(ty.span());
+    }
+    if seg.ident == "CallToolResult" && args.is_empty() {
+        return Output::Raw(ty.span());
+    }
+    Output::Structured(ty)
+}
+
+/// The doc comment, split into the description and the `# Arguments` list.
+struct Docs {
+    description: String,
+    /// `(parameter, description, the doc attribute that names it)`.
+    arguments: Vec<(String, String, Span)>,
+}
+
+impl Docs {
+    fn read(attrs: &[Attribute]) -> Docs {
+        // Each line with the doc attribute it came from.
+        let mut lines: Vec<(String, Span)> = Vec::new();
+        for attr in attrs {
+            if !attr.path().is_ident("doc") {
+                continue;
+            }
+            let Meta::NameValue(nv) = &attr.meta else {
+                continue;
+            };
+            let Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) = &nv.value
+            else {
+                continue;
+            };
+            // Not `lines()`: an empty `///` line is an empty string, and a blank line.
+            for line in s.value().split('\n') {
+                let line = line.strip_suffix('\r').unwrap_or(line);
+                let line = line.strip_prefix(' ').unwrap_or(line);
+                lines.push((line.to_owned(), attr.span()));
+            }
+        }
+
+        let mut description = Vec::new();
+        let mut arguments: Vec<(String, String, Span)> = Vec::new();
+        let mut in_arguments = false;
+        let mut in_fence = false;
+        for (line, span) in lines {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+                in_fence = !in_fence;
+            }
+            if !in_fence && let Some(heading) = heading(trimmed) {
+                in_arguments = matches!(heading, "Arguments" | "Parameters");
+                if in_arguments {
+                    continue;
+                }
+            }
+            if !in_arguments {
+                // Dropping a section can leave two blank lines in a row.
+                let blank = line.trim().is_empty();
+                if !(blank
+                    && description
+                        .last()
+                        .is_some_and(|l: &String| l.trim().is_empty()))
+                {
+                    description.push(line);
+                }
+                continue;
+            }
+            if let Some((name, text)) = argument_item(trimmed) {
+                arguments.push((name.to_owned(), text.trim().to_owned(), span));
+            } else if let Some((_, text, _)) = arguments.last_mut()
+                && !trimmed.is_empty()
+            {
+                if !text.is_empty() {
+                    text.push(' ');
+                }
+                text.push_str(trimmed);
+            }
+        }
+        Docs {
+            description: description.join("\n").trim().to_owned(),
+            arguments,
+        }
+    }
+}
+
+/// The text of a markdown heading line.
+fn heading(line: &str) -> Option<&str> {
+    let text = line.trim_start_matches('#');
+    let level = line.len() - text.len();
+    ((1..=6).contains(&level) && text.starts_with(' ')).then(|| text.trim())
+}
+
+/// ``* `title` - What needs doing`` or ``- `title`: What needs doing``.
+fn argument_item(line: &str) -> Option<(&str, &str)> {
+    let rest = line
+        .strip_prefix("* ")
+        .or_else(|| line.strip_prefix("- "))?
+        .trim_start();
+    let rest = rest.strip_prefix('`')?;
+    let (name, rest) = rest.split_once('`')?;
+    let rest = rest.trim_start();
+    let text = ["-", ":", "–", "—"]
+        .iter()
+        .find_map(|sep| rest.strip_prefix(sep))
+        .unwrap_or(rest);
+    Some((name.trim(), text))
+}
+
+/// Gives each property its `# Arguments` text; a name that is no parameter is an error.
+fn apply_argument_docs<'a>(
+    mut params: Vec<Param<'a>>,
+    docs: &Docs,
+    item: &ItemFn,
+    errors: &mut Errors,
+) -> Vec<Param<'a>> {
+    let bound = BoundNames::of(item);
+    let has_args = params.iter().any(|p| matches!(p, Param::Args { .. }));
+    for (name, text, span) in &docs.arguments {
+        let name = name.strip_prefix("r#").unwrap_or(name);
+        let property = params.iter_mut().find_map(|p| match p {
+            Param::Property { ident, doc, .. } if ident.unraw() == name => Some(doc),
+            _ => None,
+        });
+        match property {
+            Some(doc) => *doc = Some(text.clone()).filter(|t| !t.is_empty()),
+            None if bound.contains(name) => {}
+            None if has_args => errors.push(
+                *span,
+                format!(
+                    "`# Arguments` names `{name}`, which is not a parameter of `{}`: \
+                     with `Args<T>`, document the fields of `T` instead",
+                    item.sig.ident.unraw()
+                ),
+            ),
+            None => errors.push(
+                *span,
+                format!(
+                    "`# Arguments` names `{name}`, which is not a parameter of `{}`",
+                    item.sig.ident.unraw()
+                ),
+            ),
+        }
+    }
+    params
+}
+
+/// Every name the parameters' patterns bind (`store` in `State(store): State<Store>`).
+#[derive(Default)]
+struct BoundNames(BTreeSet<String>);
+
+impl BoundNames {
+    fn of(item: &ItemFn) -> BTreeSet<String> {
+        let mut v = BoundNames::default();
+        for input in &item.sig.inputs {
+            if let FnArg::Typed(t) = input {
+                v.visit_pat(&t.pat);
+            }
+        }
+        v.0
+    }
+}
+
+impl<'ast> Visit<'ast> for BoundNames {
+    fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+        self.0.insert(p.ident.unraw().to_string());
+        syn::visit::visit_pat_ident(self, p);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_tokens() {
+        for ok in ["todo:write", "a", "x.y/z", "!#[]~"] {
+            assert_eq!(scope_token_problem(ok), None, "{ok}");
+        }
+        for bad in ["", "a b", "a\"b", "a\\b", "é", "a\tb"] {
+            assert!(scope_token_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn argument_items() {
+        assert_eq!(
+            argument_item("* `title` - What needs doing"),
+            Some(("title", " What needs doing"))
+        );
+        assert_eq!(argument_item("- `due`: When"), Some(("due", " When")));
+        assert_eq!(argument_item("* plain text"), None);
+    }
+
+    #[test]
+    fn doc_sections() {
+        let item: ItemFn = syn::parse_quote! {
+            /// Create a todo.
+            ///
+            /// # Arguments
+            /// * `title` - What needs doing,
+            ///   in a few words.
+            /// * `due`: When.
+            ///
+            /// # Examples
+            /// ```
+            /// # hidden line
+            /// ```
+            fn f() {}
+        };
+        let docs = Docs::read(&item.attrs);
+        assert_eq!(
+            docs.description,
+            "Create a todo.\n\n# Examples\n```\n# hidden line\n```"
+        );
+        let args: Vec<_> = docs
+            .arguments
+            .iter()
+            .map(|(n, t, _)| (n.as_str(), t.as_str()))
+            .collect();
+        assert_eq!(
+            args,
+            [
+                ("title", "What needs doing, in a few words."),
+                ("due", "When.")
+            ]
+        );
+    }
+}
