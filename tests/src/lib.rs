@@ -1,0 +1,1 @@
+//! Workspace-level tests of `#[tool]` and the runtime; the tests live in `tests/`.
