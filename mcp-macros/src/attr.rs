@@ -11,8 +11,54 @@ use syn::{
     punctuated::Punctuated,
 };
 
-const KEYS: &str = "`name`, `title`, `description`, `read_only`, `destructive`, `idempotent`, \
-                    `open_world`, `scope`, `scopes`, `any_scope`, `crate`";
+const KEYS: [&str; 11] = [
+    "`name`",
+    "`title`",
+    "`description`",
+    "`read_only`",
+    "`destructive`",
+    "`idempotent`",
+    "`open_world`",
+    "`scope`",
+    "`scopes`",
+    "`any_scope`",
+    "`crate`",
+];
+
+/// The known key a typo most likely meant: at most two edits away, or the
+/// same but for case and `_`/`-` (`readOnly`, `read-only`).
+fn suggestion(unknown: &str) -> Option<&'static str> {
+    let squash = |s: &str| s.to_lowercase().replace(['_', '-'], "");
+    KEYS.iter()
+        .map(|k| k.trim_matches('`'))
+        .map(|k| {
+            let d = if squash(k) == squash(unknown) {
+                0
+            } else {
+                edit_distance(k, unknown)
+            };
+            (d, k)
+        })
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
+}
 
 /// Everything `#[tool(...)]` may say; each key at most once.
 #[derive(Default)]
@@ -105,8 +151,9 @@ impl Parse for Attrs {
                     let example = "#[tool(scope = \"todo:write\")]";
                     equals(input, &key, example)?;
                     if input.peek(syn::token::Bracket) {
+                        let list: proc_macro2::Group = input.parse()?;
                         return Err(syn::Error::new(
-                            input.span(),
+                            list.span(),
                             "`scope` takes one scope; \
                              write several as #[tool(scopes = [\"todo:read\", \"todo:write\"])]",
                         ));
@@ -142,10 +189,11 @@ impl Parse for Attrs {
                     attrs.krate.set(key, path)?;
                 }
                 _ => {
-                    return Err(syn::Error::new(
-                        key.span(),
-                        format!("unknown key `{key}`; the keys are {KEYS}"),
-                    ));
+                    let message = match suggestion(&key.to_string()) {
+                        Some(known) => format!("unknown key `{key}`: did you mean `{known}`?"),
+                        None => format!("unknown key `{key}`; the keys are {}", KEYS.join(", ")),
+                    };
+                    return Err(syn::Error::new(key.span(), message));
                 }
             }
             if input.is_empty() {
@@ -226,4 +274,19 @@ fn list(input: ParseStream<'_>, key: &Ident) -> syn::Result<Scopes> {
         list: items.into_iter().collect(),
         span: brackets.span.join(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typos_are_matched_to_keys() {
+        assert_eq!(suggestion("scoep"), Some("scope"));
+        assert_eq!(suggestion("readOnly"), Some("read_only"));
+        assert_eq!(suggestion("read-only"), Some("read_only"));
+        assert_eq!(suggestion("any_scopes"), Some("any_scope"));
+        assert_eq!(suggestion("permissions"), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
 }

@@ -1,8 +1,8 @@
 //! Generating the tool's handle, definition and registration.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
-use syn::{LitStr, spanned::Spanned};
+use syn::{Ident, LitStr, spanned::Spanned};
 
 use crate::valid::{Output, Param, ScopeRule, Tool};
 
@@ -19,7 +19,14 @@ pub(crate) fn expand(tool: &Tool<'_>) -> TokenStream {
         _ => None,
     }) {
         Some(inner) => quote!(#inner),
-        None => quote!(__McpArgs),
+        None => {
+            let tys: Vec<_> = properties(tool).map(|(_, ty, _)| ty).collect();
+            if tys.is_empty() {
+                quote!(__McpArgs)
+            } else {
+                quote!(__McpArgs<#(#tys),*>)
+            }
+        }
     };
 
     let rule = match &tool.scopes {
@@ -74,8 +81,52 @@ pub(crate) fn expand(tool: &Tool<'_>) -> TokenStream {
     }
 }
 
-/// The struct the argument object deserializes into, one field per parameter,
-/// so that serde and schemars do the work. Unused with `Args<T>`.
+/// Where a parameter type that is not `Deserialize` or `JsonSchema` is
+/// reported: the `T` of `Args<T>`, or the parameter list.
+fn arguments_span(tool: &Tool<'_>) -> Span {
+    tool.params
+        .iter()
+        .find_map(|p| match p {
+            Param::Args { inner } => Some(inner.span()),
+            _ => None,
+        })
+        .unwrap_or_else(|| tool.item.sig.paren_token.span.join())
+}
+
+/// `tokens`, all spanned at `span`: rustc reports an unmet bound of a call
+/// on the span of the whole path.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let TokenTree::Group(g) = &tt {
+                let mut group = Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tt = TokenTree::Group(group);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
+}
+
+/// The parameters that are properties of the argument object.
+fn properties<'t>(
+    tool: &'t Tool<'_>,
+) -> impl Iterator<Item = (&'t Ident, &'t syn::Type, Option<&'t String>)> {
+    tool.params.iter().filter_map(|param| match param {
+        Param::Property { ident, ty, doc } => Some((ident, *ty, doc.as_ref())),
+        _ => None,
+    })
+}
+
+/// The struct the argument object deserializes into, one field per
+/// parameter, so that serde and schemars do the work. Unused with `Args<T>`.
+///
+/// Generic over the field types, so that the derives bound them: a parameter
+/// type that is not `Deserialize` (or `JsonSchema`) then fails once, where
+/// the struct is used, rather than once per use inside each derived impl.
 fn args_struct(tool: &Tool<'_>, p: &TokenStream) -> TokenStream {
     if tool.params.iter().any(|p| matches!(p, Param::Args { .. })) {
         return TokenStream::new();
@@ -83,25 +134,22 @@ fn args_struct(tool: &Tool<'_>, p: &TokenStream) -> TokenStream {
     let rt = tool.krate.to_string();
     let serde = LitStr::new(&format!("{rt}::__private::serde"), Span::call_site());
     let schemars = LitStr::new(&format!("{rt}::__private::schemars"), Span::call_site());
-    let fields = tool.params.iter().filter_map(|param| match param {
-        Param::Property {
-            ident,
-            ty,
-            doc,
-            optional,
-        } => {
-            let doc = doc.as_ref().map(|d| quote!(#[doc = #d]));
-            // A missing optional argument is `None`, and not required in the schema.
-            let default = optional.then(|| quote!(#[serde(default)]));
-            Some(quote!(#doc #default #ident: #ty))
-        }
-        _ => None,
-    });
+    let mut generics = Vec::new();
+    let mut fields = Vec::new();
+    for (i, (ident, _, doc)) in properties(tool).enumerate() {
+        let generic = format_ident!("__McpT{i}");
+        let doc = doc.map(|d| quote!(#[doc = #d]));
+        // No `#[serde(default)]` on `Option` fields: serde already reads a
+        // missing one as `None`, and schemars leaves it out of `required`.
+        fields.push(quote!(#doc #ident: #generic));
+        generics.push(generic);
+    }
+    let generics = (!generics.is_empty()).then(|| quote!(<#(#generics),*>));
     quote! {
         #[derive(#p::serde::Deserialize, #p::schemars::JsonSchema)]
         #[serde(crate = #serde)]
         #[schemars(crate = #schemars)]
-        struct __McpArgs {
+        struct __McpArgs #generics {
             #(#fields,)*
         }
     }
@@ -120,6 +168,7 @@ fn describe(tool: &Tool<'_>, p: &TokenStream, args_ty: &TokenStream) -> TokenStr
         Some(ty) => quote!((&#p::OutputSchema::<#ty>::new()).output_schema()),
         None => quote!(::core::option::Option::None),
     };
+    let input_schema = respan(quote!(#p::input_schema::<#args_ty>()), arguments_span(tool));
     let annotations = match tool.annotations {
         Some(flags) => {
             let flags = flags.map(|f| match f {
@@ -138,7 +187,7 @@ fn describe(tool: &Tool<'_>, p: &TokenStream, args_ty: &TokenStream) -> TokenStr
                 #name,
                 ::core::option::Option::Some(#description),
                 #title,
-                #p::input_schema::<#args_ty>(),
+                #input_schema,
                 #output_schema,
                 #annotations,
             )
@@ -194,13 +243,30 @@ fn call(tool: &Tool<'_>, p: &TokenStream, args_ty: &TokenStream) -> TokenStream 
         },
         Output::Passthrough => call,
         output => {
-            let convert = convert(p, output, quote!(__mcp_out));
+            let convert = convert(p, output, "__mcp_out");
             quote! {
                 let __mcp_out = #call;
                 #ok(#convert)
             }
         }
     };
+
+    let arguments = respan(quote!(#p::arguments::<#args_ty>), arguments_span(tool));
+    let body = quote! {{
+        if let #err(__mcp_refusal) = #p::check_scopes(&__mcp_cx, &__MCP_SCOPES) {
+            return #ok(__mcp_refusal);
+        }
+        let __mcp_args = match #arguments(&mut __mcp_cx) {
+            #ok(__mcp_value) => __mcp_value,
+            #err(__mcp_refusal) => return #ok(__mcp_refusal),
+        };
+        #unpack
+        #(#injected)*
+        #result
+    }};
+    // A body that is not `Send` is reported at the user's `async`.
+    let future = sig.asyncness.map_or_else(Span::call_site, |a| a.span());
+    let boxed = quote_spanned!(future=> ::std::boxed::Box::pin(async move #body));
 
     quote! {{
         fn __mcp_call(
@@ -209,42 +275,48 @@ fn call(tool: &Tool<'_>, p: &TokenStream, args_ty: &TokenStream) -> TokenStream 
             'static,
             ::core::result::Result<#p::rmcp::model::CallToolResult, #p::ErrorData>,
         > {
-            ::std::boxed::Box::pin(async move {
-                if let #err(__mcp_refusal) = #p::check_scopes(&__mcp_cx, &__MCP_SCOPES) {
-                    return #ok(__mcp_refusal);
-                }
-                let __mcp_args = match #p::arguments::<#args_ty>(&mut __mcp_cx) {
-                    #ok(__mcp_value) => __mcp_value,
-                    #err(__mcp_refusal) => return #ok(__mcp_refusal),
-                };
-                #unpack
-                #(#injected)*
-                #result
-            })
+            #boxed
         }
         __mcp_call
     }}
 }
 
 /// `value` as a `CallToolResult`, spanned on the return type so that a type
-/// the runtime cannot convert is reported there.
-fn convert(p: &TokenStream, output: &Output<'_>, value: TokenStream) -> TokenStream {
+/// the runtime cannot convert is reported there, not on `#[tool]`.
+fn convert(p: &TokenStream, output: &Output<'_>, value: &str) -> TokenStream {
+    let at = |span: Span| Ident::new(value, span);
     match output {
-        Output::Unit(span) => quote_spanned!(*span=> #p::unit_result(#value)),
-        Output::Text(span) => quote_spanned!(*span=> #p::text_result(#value)),
-        Output::Raw(span) => quote_spanned!(*span=> #p::raw_result(#value)),
-        Output::Structured(ty) => quote_spanned!(ty.span()=> #p::structured_result(&#value)),
-        Output::Passthrough => value,
-        Output::Result { ok, ty } => {
-            let (pattern, converted) = match &**ok {
-                // No `unit_result(v)` with `v: ()`: clippy's `unit_arg` would see it.
-                Output::Unit(span) => (quote!(()), quote_spanned!(*span=> #p::unit_result(()))),
-                ok => (quote!(__mcp_ok), convert(p, ok, quote!(__mcp_ok))),
+        // `()` is matched, not passed: clippy's `unit_arg` would see `unit_result(v)`.
+        Output::Unit(span) => quote_spanned!(*span=> #p::unit_result(())),
+        Output::Text(span) => {
+            let v = at(*span);
+            quote_spanned!(*span=> #p::text_result(#v))
+        }
+        Output::Raw(span) => {
+            let v = at(*span);
+            quote_spanned!(*span=> #p::raw_result(#v))
+        }
+        Output::Structured(ty) => {
+            let v = at(ty.span());
+            quote_spanned!(ty.span()=> #p::structured_result(&#v))
+        }
+        Output::Passthrough => {
+            let v = at(Span::call_site());
+            quote!(#v)
+        }
+        Output::Result { ok, err } => {
+            let pattern = match &**ok {
+                Output::Unit(_) => quote!(()),
+                _ => quote!(__mcp_ok),
             };
-            quote_spanned! {ty.span()=>
-                match #value {
+            let converted = convert(p, ok, "__mcp_ok");
+            let v = Ident::new(value, Span::call_site());
+            let e = Ident::new("__mcp_err", err.span());
+            let error = quote_spanned!(err.span()=> #p::error_result(#e));
+            quote! {
+                match #v {
                     ::core::result::Result::Ok(#pattern) => #converted,
-                    ::core::result::Result::Err(__mcp_err) => #p::error_result(__mcp_err),
+                    ::core::result::Result::Err(__mcp_err) => #error,
                 }
             }
         }

@@ -49,7 +49,6 @@ pub(crate) enum Param<'a> {
         ident: Ident,
         ty: &'a Type,
         doc: Option<String>,
-        optional: bool,
     },
 }
 
@@ -62,7 +61,8 @@ pub(crate) enum Output<'a> {
     /// `Result<T, E>`: `T` converted as its own output, `E` by `Display`.
     Result {
         ok: Box<Output<'a>>,
-        ty: &'a Type,
+        /// `E`, or the whole type for a one-argument alias.
+        err: &'a Type,
     },
     /// rmcp's own `Result<CallToolResult, ErrorData>`, returned as is.
     Passthrough,
@@ -166,9 +166,9 @@ pub(crate) fn check<'a>(attrs: &'a Attrs, item: &'a ItemFn) -> syn::Result<Tool<
     let output = match &sig.output {
         ReturnType::Default => Output::Unit(sig.ident.span()),
         ReturnType::Type(_, ty) => {
-            if let Some(span) = ImplTrait::find(ty) {
-                errors.push(
-                    span,
+            if let Some(tokens) = ImplTrait::find(ty) {
+                errors.push_spanned(
+                    tokens,
                     "a tool must return a concrete type, not `impl Trait`, \
                      so that its output schema can be named",
                 );
@@ -323,8 +323,8 @@ fn params<'a>(item: &'a ItemFn, errors: &mut Errors) -> Option<Vec<Param<'a>>> {
             }
         }
         let ty = &*typed.ty;
-        if let Some((span, message)) = Borrowed::find(ty) {
-            errors.push(span, message);
+        if let Some((tokens, message)) = Borrowed::find(ty) {
+            errors.push_spanned(tokens, message);
             ok = false;
             continue;
         }
@@ -354,7 +354,6 @@ fn params<'a>(item: &'a ItemFn, errors: &mut Errors) -> Option<Vec<Param<'a>>> {
                         ident: p.ident.clone(),
                         ty,
                         doc: None,
-                        optional: is_named(ty, "Option"),
                     });
                 }
                 pat => {
@@ -401,10 +400,10 @@ fn injected(ty: &Type) -> Option<Param<'_>> {
 
 /// Finds a borrowed or `impl Trait` part of a parameter type.
 #[derive(Default)]
-struct Borrowed(Option<(Span, &'static str)>);
+struct Borrowed(Option<(proc_macro2::TokenStream, &'static str)>);
 
 impl Borrowed {
-    fn find(ty: &Type) -> Option<(Span, &'static str)> {
+    fn find(ty: &Type) -> Option<(proc_macro2::TokenStream, &'static str)> {
         let mut v = Borrowed::default();
         v.visit_type(ty);
         v.0
@@ -419,13 +418,13 @@ impl<'ast> Visit<'ast> for Borrowed {
         match ty {
             Type::Reference(_) => {
                 self.0 = Some((
-                    ty.span(),
+                    ty.to_token_stream(),
                     "parameters must be owned types, e.g. String instead of &str",
                 ));
             }
             Type::ImplTrait(_) => {
                 self.0 = Some((
-                    ty.span(),
+                    ty.to_token_stream(),
                     "parameters cannot be `impl Trait`: name a type, e.g. `title: String`",
                 ));
             }
@@ -436,7 +435,7 @@ impl<'ast> Visit<'ast> for Borrowed {
     fn visit_lifetime(&mut self, lifetime: &'ast syn::Lifetime) {
         if self.0.is_none() && lifetime.ident != "static" {
             self.0 = Some((
-                lifetime.span(),
+                lifetime.to_token_stream(),
                 "parameters must be owned types, e.g. String instead of &str",
             ));
         }
@@ -445,10 +444,10 @@ impl<'ast> Visit<'ast> for Borrowed {
 
 /// Finds `impl Trait` in a return type.
 #[derive(Default)]
-struct ImplTrait(Option<Span>);
+struct ImplTrait(Option<proc_macro2::TokenStream>);
 
 impl ImplTrait {
-    fn find(ty: &Type) -> Option<Span> {
+    fn find(ty: &Type) -> Option<proc_macro2::TokenStream> {
         let mut v = ImplTrait::default();
         v.visit_type(ty);
         v.0
@@ -457,7 +456,7 @@ impl ImplTrait {
 
 impl<'ast> Visit<'ast> for ImplTrait {
     fn visit_type_impl_trait(&mut self, t: &'ast syn::TypeImplTrait) {
-        self.0.get_or_insert(t.span());
+        self.0.get_or_insert(t.to_token_stream());
     }
 }
 
@@ -481,7 +480,7 @@ fn output(ty: &Type) -> Output<'_> {
             }
             return Output::Result {
                 ok: Box::new(plain_output(args[0])),
-                ty,
+                err: args.get(1).copied().unwrap_or(ty),
             };
         }
     }

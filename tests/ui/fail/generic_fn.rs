@@ -1,0 +1,11 @@
+use mcp_runtime::tool;
+
+/// Echo a value.
+#[tool]
+fn echo<T: serde::Serialize>(value: T) -> T {
+    value
+}
+
+fn main() {
+    let _ = echo(1);
+}

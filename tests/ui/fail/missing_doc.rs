@@ -1,0 +1,8 @@
+use mcp_runtime::tool;
+
+#[tool(scope = "todo:write")]
+fn create_todo(title: String) -> String {
+    title
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use mcp_runtime::tool;
+
+struct Todo {
+    title: String,
+}
+
+/// Add a todo item.
+#[tool]
+fn create_todo(title: String) -> Todo {
+    Todo { title }
+}
+
+fn main() {}

@@ -1,0 +1,20 @@
+use mcp_runtime::{ToolHandle, tool};
+
+/// Add two numbers.
+#[tool]
+fn add(a: i64, mut b: i64) -> String {
+    b += a;
+    b.to_string()
+}
+
+/// No parameters at all.
+#[tool]
+pub fn ping() -> String {
+    "pong".into()
+}
+
+fn main() {
+    assert_eq!(add(1, 2), "3");
+    assert_eq!(<add as ToolHandle>::DEF.name, "add");
+    assert_eq!(<ping as ToolHandle>::DEF.name, "ping");
+}
