@@ -53,6 +53,7 @@ pub use dev_issuer::DevIssuer;
 pub use error::Error;
 pub use error_tool::ToolError;
 pub use jwt::JwtVerifier;
+#[doc(inline)]
 pub use mcp_macros::tool;
 pub use rmcp;
 pub use scopes::{ScopeDecision, ScopeHierarchy, ScopeRule, decide, is_scope_token};
