@@ -1,5 +1,5 @@
 //! The `#[tool]` attribute of `mcp-runtime`. Use it through
-//! `mcp_runtime::tool`, which documents it.
+//! `mcp_runtime::tool`, which re-exports it.
 
 mod attr;
 mod expand;
@@ -8,7 +8,252 @@ mod valid;
 
 use proc_macro::TokenStream;
 
-/// Declares an MCP tool. See `mcp_runtime::tool`.
+/// Declares an MCP tool: its JSON schemas, its registration, and a scope
+/// check that runs before its body.
+///
+/// ```
+/// use mcp_runtime::{AccessToken, ToolError, tool};
+/// use schemars::JsonSchema;
+/// use serde::Serialize;
+///
+/// #[derive(Serialize, JsonSchema)]
+/// struct Todo {
+///     id: u64,
+///     title: String,
+/// }
+///
+/// /// Add a todo item for the caller.
+/// ///
+/// /// # Arguments
+/// /// * `title` - What needs doing.
+/// /// * `due` - When it is due, if ever.
+/// #[tool(scope = "todo:write")]
+/// async fn create_todo(
+///     token: AccessToken,
+///     title: String,
+///     due: Option<String>,
+/// ) -> Result<Todo, ToolError> {
+///     if title.is_empty() {
+///         return Err(ToolError::new("a todo needs a title"));
+///     }
+///     let _ = (token.subject(), due);
+///     Ok(Todo { id: 1, title })
+/// }
+/// ```
+///
+/// That is the whole tool. The doc comment is its description, the
+/// parameters make its input schema (`title` required, `due` optional, each
+/// described by its `# Arguments` line), `Todo` its output schema, and every
+/// server built in the binary serves it. A caller whose token lacks
+/// `todo:write` gets, before the arguments are even parsed, the tool error
+/// `{"error": "Insufficient permissions: `todo:write` scope required."}`
+/// (as structured content and as text, with `isError: true`).
+///
+/// The function stays an ordinary function, callable and testable as such.
+///
+/// # Attribute keys
+///
+/// | key | meaning |
+/// |---|---|
+/// | `scope = "todo:write"` | the token must hold this scope |
+/// | `scopes = ["hr:read", "finance:read"]` | the token must hold every listed scope; a refusal names the first one missing |
+/// | `any_scope = ["hr:read", "finance:read"]` | the token must hold one of them |
+/// | `name = "todo.create"` | the tool's name; by default the function's (`r#` removed) |
+/// | `title = "Create a todo"` | a display name |
+/// | `description = "…"` | the description, instead of the doc comment |
+/// | `read_only`, `destructive`, `idempotent`, `open_world` | hints for clients; bare means `= true`, and `= false` is allowed |
+/// | `crate = path` or `crate = "path"` | where the runtime is, if not at `::mcp_runtime` |
+///
+/// With no scope key, any caller the server lets in may call the tool. Scope
+/// strings are checked at compile time against the RFC 6749 scope-token
+/// grammar (printable ASCII except space, `"` and `\`); a bad one, an empty
+/// list, a repeated scope, an unknown key or a repeated key is a compile error
+/// on the offending token.
+///
+/// # Parameters
+///
+/// Parameters are told apart by their type (the last segment of its path):
+///
+/// - `AccessToken` (the caller; the call is refused when there is none),
+///   `Option<AccessToken>`, `State<T>` (a value given to the server with
+///   `McpServerBuilder::state`) and `ToolContext` (the MCP request) are
+///   **injected** by the server, whatever the parameter's pattern
+///   (`State(store): State<Store>` works);
+/// - `Args<T>` takes the **whole argument object** as one type deriving
+///   `Deserialize` and `JsonSchema`; it cannot be combined with the next kind;
+/// - any other parameter is **one property** of the argument object, named
+///   after the parameter, with the parameter's type, which must implement
+///   `Deserialize` and `JsonSchema`. `Option<T>` properties are optional.
+///   Descriptions come from the doc comment's `# Arguments` list, written
+///   ``* `name` - text`` or ``- `name`: text`` (continuation lines are joined).
+///
+/// Parameters must be owned (`String`, not `&str`), and properties must be
+/// named by a plain identifier. Arguments that do not match the schema are
+/// a tool error the caller can read (`Invalid arguments for tool …`).
+///
+/// ```
+/// use mcp_runtime::{Args, State, tool};
+/// use schemars::JsonSchema;
+/// use serde::Deserialize;
+///
+/// struct Db;
+///
+/// #[derive(Deserialize, JsonSchema)]
+/// struct Search {
+///     /// Words to look for.
+///     query: String,
+///     /// At most this many results.
+///     limit: Option<u32>,
+/// }
+///
+/// /// Search the records.
+/// #[tool(read_only)]
+/// async fn search(State(db): State<Db>, Args(search): Args<Search>) -> Vec<String> {
+///     let _ = (db, search.limit);
+///     vec![search.query]
+/// }
+/// ```
+///
+/// # Return types
+///
+/// | the function returns | the caller gets |
+/// |---|---|
+/// | nothing, `()` | an empty success |
+/// | `String`, `&'static str`, `Cow<'static, str>` | that text |
+/// | any other `T: Serialize` | `T` as structured content, and as JSON text; a `T` that is not a JSON object comes wrapped as `{"result": …}`. If `T: JsonSchema`, its schema is the tool's output schema |
+/// | `CallToolResult` | exactly that |
+/// | `Result<T, E>` | `Ok` as above; `Err` is a tool error (`isError: true`) whose text is `E`'s `Display` |
+/// | `Result<CallToolResult, ErrorData>` | `Ok` exactly; `Err` as a JSON-RPC error |
+///
+/// `Result` is recognised by name, so aliases such as `anyhow::Result<T>`
+/// work; an alias with another name is taken for a plain `T`.
+///
+/// # Async and sync
+///
+/// `async fn` and plain `fn` both work. A plain `fn` runs on the server's
+/// async runtime: keep it quick, or make it `async` and use
+/// `tokio::task::spawn_blocking`. An `async fn`'s future must be `Send`.
+///
+/// # Choosing tools explicitly
+///
+/// `#[tool] fn create_todo` also defines, in the type namespace, a handle
+/// named `create_todo` implementing `ToolHandle`, so that a server can be
+/// given an explicit list of tools, and a tool can be called in process:
+///
+/// ```
+/// use mcp_runtime::{AccessToken, McpServer, tool};
+///
+/// /// Add a todo item.
+/// #[tool(scope = "todo:write")]
+/// fn create_todo(title: String) -> String {
+///     format!("created {title:?}")
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let server = McpServer::builder().tool::<create_todo>().build().unwrap();
+/// let args = serde_json::json!({ "title": "milk" }).as_object().cloned();
+///
+/// let reader = AccessToken::new("t", "alice").with_scopes(["todo:read"]);
+/// let refused = server.call_tool("create_todo", args.clone(), Some(reader)).await.unwrap();
+/// assert_eq!(refused.is_error, Some(true));
+/// assert_eq!(
+///     refused.structured_content.unwrap()["error"],
+///     "Insufficient permissions: `todo:write` scope required."
+/// );
+///
+/// let writer = AccessToken::new("t", "alice").with_scopes(["todo:write"]);
+/// let created = server.call_tool("create_todo", args, Some(writer)).await.unwrap();
+/// assert_eq!(created.is_error, Some(false));
+/// # }
+/// ```
+///
+/// # Equivalent code without `#[tool]`
+///
+/// Roughly what the example at the top expands to, next to the function
+/// itself (`__private` is the macro's, not public API):
+///
+/// ```
+/// # use mcp_runtime::{AccessToken, ToolError};
+/// # #[derive(serde::Serialize, schemars::JsonSchema)]
+/// # struct Todo { id: u64, title: String }
+/// # async fn create_todo(_: AccessToken, title: String, _: Option<String>) -> Result<Todo, ToolError> {
+/// #     Ok(Todo { id: 1, title })
+/// # }
+/// use mcp_runtime::__private as p;
+///
+/// #[allow(non_camel_case_types)]
+/// struct create_todo {}
+///
+/// const _: () = {
+///     #[derive(serde::Deserialize, schemars::JsonSchema)]
+///     struct Arguments<T0, T1> {
+///         /// What needs doing.
+///         title: T0,
+///         /// When it is due, if ever.
+///         due: T1,
+///     }
+///     type Args = Arguments<String, Option<String>>;
+///     const SCOPES: p::ScopeRule = p::ScopeRule::All(&["todo:write"]);
+///
+///     fn describe() -> p::rmcp::model::Tool {
+///         use p::{ViaJsonSchema as _, WithoutSchema as _};
+///         p::describe(
+///             "create_todo",
+///             Some("Add a todo item for the caller."),
+///             None,
+///             p::input_schema::<Args>(),
+///             (&p::OutputSchema::<Todo>::new()).output_schema(),
+///             None,
+///         )
+///     }
+///
+///     fn call(
+///         mut cx: p::CallContext,
+///     ) -> p::BoxFuture<'static, Result<p::rmcp::model::CallToolResult, p::ErrorData>> {
+///         Box::pin(async move {
+///             // The scope check comes first, before the arguments.
+///             if let Err(refusal) = p::check_scopes(&cx, &SCOPES) {
+///                 return Ok(refusal);
+///             }
+///             let Arguments { title, due } = match p::arguments::<Args>(&mut cx) {
+///                 Ok(args) => args,
+///                 Err(invalid) => return Ok(invalid),
+///             };
+///             let token = match p::inject::<AccessToken>(&cx) {
+///                 Ok(token) => token,
+///                 Err(refusal) => return Ok(refusal),
+///             };
+///             Ok(match create_todo(token, title, due).await {
+///                 Ok(todo) => p::structured_result(&todo),
+///                 Err(e) => p::error_result(e),
+///             })
+///         })
+///     }
+///
+///     impl p::ToolHandle for create_todo {
+///         const DEF: &'static p::ToolDef = &p::ToolDef {
+///             name: "create_todo",
+///             scopes: SCOPES,
+///             describe,
+///             call,
+///             states: &[],
+///             location: concat!(file!(), ":", line!()),
+///         };
+///     }
+///
+///     p::inventory::submit! { p::Registration(<create_todo as p::ToolHandle>::DEF) }
+/// };
+/// ```
+///
+/// # Limits
+///
+/// - Not for methods: tools are free functions (use `State<T>` for shared
+///   data), and cannot be generic.
+/// - Types are recognised by name, so your own type named `AccessToken`,
+///   `State`, `ToolContext`, `Args`, `Result` or `CallToolResult` is taken
+///   for the runtime's (the compiler then says so).
+/// - Only literal doc comments are read, not `#[doc = include_str!(…)]`.
 #[proc_macro_attribute]
 pub fn tool(attr: TokenStream, item: TokenStream) -> TokenStream {
     tool_impl(attr.into(), item.into()).into()

@@ -19,6 +19,7 @@ enum Priority {
 }
 
 #[derive(Deserialize, JsonSchema)]
+#[allow(dead_code)] // Only its schema matters here.
 struct Reminder {
     /// Minutes before the due time.
     minutes_before: u32,
