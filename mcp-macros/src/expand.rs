@@ -45,9 +45,18 @@ pub(crate) fn expand(tool: &Tool<'_>) -> TokenStream {
     let call = call(tool, &p, &args_ty);
     let name = &tool.name;
 
+    // `#[tool] #[cfg(..)] fn` leaves the `cfg` on the function: it must
+    // remove the handle and registration too.
+    let cfgs: Vec<_> = item
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .collect();
+
     quote! {
         #item
 
+        #(#cfgs)*
         #[allow(
             non_camel_case_types,
             dead_code,
@@ -58,6 +67,9 @@ pub(crate) fn expand(tool: &Tool<'_>) -> TokenStream {
         #[doc(hidden)]
         #vis struct #ident {}
 
+        #(#cfgs)*
+        // Calling a `#[deprecated]` tool is the registration's job, not a use.
+        #[allow(deprecated)]
         const _: () = {
             #args_struct
 
