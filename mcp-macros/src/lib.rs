@@ -2,6 +2,7 @@
 //! `mcp_runtime::tool`, which re-exports it.
 
 mod attr;
+mod docs;
 mod expand;
 mod fallback;
 mod valid;

@@ -8,11 +8,11 @@ use std::collections::BTreeSet;
 use proc_macro2::Span;
 use quote::{ToTokens, quote};
 use syn::{
-    Attribute, Expr, ExprLit, FnArg, GenericArgument, Ident, ItemFn, Lit, LitStr, Meta, Pat,
-    PathArguments, ReturnType, Type, ext::IdentExt, spanned::Spanned, visit::Visit,
+    FnArg, GenericArgument, Ident, ItemFn, LitStr, Pat, PathArguments, ReturnType, Type,
+    ext::IdentExt, spanned::Spanned, visit::Visit,
 };
 
-use crate::attr::Attrs;
+use crate::{attr::Attrs, docs::Docs};
 
 /// A tool, ready to expand.
 pub(crate) struct Tool<'a> {
@@ -73,20 +73,20 @@ pub(crate) enum Output<'a> {
 struct Errors(Option<syn::Error>);
 
 impl Errors {
-    fn push(&mut self, span: Span, message: impl std::fmt::Display) {
-        let e = syn::Error::new(span, message);
+    fn add(&mut self, e: syn::Error) {
         match &mut self.0 {
             Some(all) => all.combine(e),
             None => self.0 = Some(e),
         }
     }
 
+    fn push(&mut self, span: Span, message: impl std::fmt::Display) {
+        self.add(syn::Error::new(span, message));
+    }
+
+    /// Spanned on all of `tokens`, not only their first token.
     fn push_spanned(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) {
-        let e = syn::Error::new_spanned(tokens, message);
-        match &mut self.0 {
-            Some(all) => all.combine(e),
-            None => self.0 = Some(e),
-        }
+        self.add(syn::Error::new_spanned(tokens, message));
     }
 
     fn finish<T>(self, value: T) -> syn::Result<T> {
@@ -461,11 +461,6 @@ impl<'ast> Visit<'ast> for ImplTrait {
 }
 
 fn output(ty: &Type) -> Output<'_> {
-    if let Type::Tuple(t) = ty
-        && t.elems.is_empty()
-    {
-        return Output::Unit(ty.span());
-    }
     if let Some(seg) = last_segment(ty)
         && seg.ident == "Result"
     {
@@ -514,106 +509,6 @@ fn plain_output(ty: &Type) -> Output<'_> {
         return Output::Raw(ty.span());
     }
     Output::Structured(ty)
-}
-
-/// The doc comment, split into the description and the `# Arguments` list.
-struct Docs {
-    description: String,
-    /// `(parameter, description, the doc attribute that names it)`.
-    arguments: Vec<(String, String, Span)>,
-}
-
-impl Docs {
-    fn read(attrs: &[Attribute]) -> Docs {
-        // Each line with the doc attribute it came from.
-        let mut lines: Vec<(String, Span)> = Vec::new();
-        for attr in attrs {
-            if !attr.path().is_ident("doc") {
-                continue;
-            }
-            let Meta::NameValue(nv) = &attr.meta else {
-                continue;
-            };
-            let Expr::Lit(ExprLit {
-                lit: Lit::Str(s), ..
-            }) = &nv.value
-            else {
-                continue;
-            };
-            // Not `lines()`: an empty `///` line is an empty string, and a blank line.
-            for line in s.value().split('\n') {
-                let line = line.strip_suffix('\r').unwrap_or(line);
-                let line = line.strip_prefix(' ').unwrap_or(line);
-                lines.push((line.to_owned(), attr.span()));
-            }
-        }
-
-        let mut description = Vec::new();
-        let mut arguments: Vec<(String, String, Span)> = Vec::new();
-        let mut in_arguments = false;
-        let mut in_fence = false;
-        for (line, span) in lines {
-            let trimmed = line.trim_start();
-            if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
-                in_fence = !in_fence;
-            }
-            if !in_fence && let Some(heading) = heading(trimmed) {
-                in_arguments = matches!(heading, "Arguments" | "Parameters");
-                if in_arguments {
-                    continue;
-                }
-            }
-            if !in_arguments {
-                // Dropping a section can leave two blank lines in a row.
-                let blank = line.trim().is_empty();
-                if !(blank
-                    && description
-                        .last()
-                        .is_some_and(|l: &String| l.trim().is_empty()))
-                {
-                    description.push(line);
-                }
-                continue;
-            }
-            if let Some((name, text)) = argument_item(trimmed) {
-                arguments.push((name.to_owned(), text.trim().to_owned(), span));
-            } else if let Some((_, text, _)) = arguments.last_mut()
-                && !trimmed.is_empty()
-            {
-                if !text.is_empty() {
-                    text.push(' ');
-                }
-                text.push_str(trimmed);
-            }
-        }
-        Docs {
-            description: description.join("\n").trim().to_owned(),
-            arguments,
-        }
-    }
-}
-
-/// The text of a markdown heading line.
-fn heading(line: &str) -> Option<&str> {
-    let text = line.trim_start_matches('#');
-    let level = line.len() - text.len();
-    ((1..=6).contains(&level) && text.starts_with(' ')).then(|| text.trim())
-}
-
-/// ``* `title` - What needs doing`` or ``- `title`: What needs doing``.
-fn argument_item(line: &str) -> Option<(&str, &str)> {
-    let rest = line
-        .strip_prefix("* ")
-        .or_else(|| line.strip_prefix("- "))?
-        .trim_start();
-    let rest = rest.strip_prefix('`')?;
-    let (name, rest) = rest.split_once('`')?;
-    let rest = rest.trim_start();
-    let text = ["-", ":", "–", "—"]
-        .iter()
-        .find_map(|sep| rest.strip_prefix(sep))
-        .unwrap_or(rest);
-    Some((name.trim(), text))
 }
 
 /// Gives each property its `# Arguments` text; a name that is no parameter is an error.
@@ -691,48 +586,58 @@ mod tests {
         }
     }
 
-    #[test]
-    fn argument_items() {
-        assert_eq!(
-            argument_item("* `title` - What needs doing"),
-            Some(("title", " What needs doing"))
-        );
-        assert_eq!(argument_item("- `due`: When"), Some(("due", " When")));
-        assert_eq!(argument_item("* plain text"), None);
+    fn shape(ty: Type) -> &'static str {
+        fn name(o: &Output<'_>) -> &'static str {
+            match o {
+                Output::Unit(_) => "unit",
+                Output::Text(_) => "text",
+                Output::Raw(_) => "raw",
+                Output::Structured(_) => "structured",
+                Output::Passthrough => "passthrough",
+                Output::Result { ok, .. } => match name(ok) {
+                    "unit" => "result(unit)",
+                    "text" => "result(text)",
+                    "raw" => "result(raw)",
+                    _ => "result(structured)",
+                },
+            }
+        }
+        name(&output(&ty))
     }
 
     #[test]
-    fn doc_sections() {
-        let item: ItemFn = syn::parse_quote! {
-            /// Create a todo.
-            ///
-            /// # Arguments
-            /// * `title` - What needs doing,
-            ///   in a few words.
-            /// * `due`: When.
-            ///
-            /// # Examples
-            /// ```
-            /// # hidden line
-            /// ```
-            fn f() {}
-        };
-        let docs = Docs::read(&item.attrs);
+    fn return_types_are_classified_by_name() {
+        use syn::parse_quote as q;
+        assert_eq!(shape(q!(())), "unit");
+        assert_eq!(shape(q!(String)), "text");
+        assert_eq!(shape(q!(std::string::String)), "text");
+        assert_eq!(shape(q!(&'static str)), "text");
+        assert_eq!(shape(q!(Cow<'static, str>)), "text");
+        assert_eq!(shape(q!(Cow<'static, [u8]>)), "structured");
+        assert_eq!(shape(q!(CallToolResult)), "raw");
+        assert_eq!(shape(q!(Vec<Todo>)), "structured");
+        assert_eq!(shape(q!(Result<Todo, E>)), "result(structured)");
+        assert_eq!(shape(q!(anyhow::Result<String>)), "result(text)");
+        assert_eq!(shape(q!(Result<(), E>)), "result(unit)");
+        assert_eq!(shape(q!(Result<CallToolResult, MyError>)), "result(raw)");
         assert_eq!(
-            docs.description,
-            "Create a todo.\n\n# Examples\n```\n# hidden line\n```"
+            shape(q!(Result<CallToolResult, rmcp::ErrorData>)),
+            "passthrough"
         );
-        let args: Vec<_> = docs
-            .arguments
-            .iter()
-            .map(|(n, t, _)| (n.as_str(), t.as_str()))
-            .collect();
-        assert_eq!(
-            args,
-            [
-                ("title", "What needs doing, in a few words."),
-                ("due", "When.")
-            ]
-        );
+        assert_eq!(shape(q!(Result<CallToolResult, McpError>)), "passthrough");
+    }
+
+    #[test]
+    fn injected_parameters_are_recognised_by_name() {
+        use syn::parse_quote as q;
+        let is_injected = |ty: Type| matches!(injected(&ty), Some(Param::Injected { .. }));
+        assert!(is_injected(q!(AccessToken)));
+        assert!(is_injected(q!(mcp_runtime::AccessToken)));
+        assert!(is_injected(q!(Option<AccessToken>)));
+        assert!(is_injected(q!(State<Store>)));
+        assert!(is_injected(q!(ToolContext)));
+        assert!(!is_injected(q!(Option<String>)));
+        assert!(!is_injected(q!(Args<T>)));
+        assert!(!is_injected(q!(String)));
     }
 }
