@@ -92,7 +92,7 @@ use proc_macro::TokenStream;
 /// named by a plain identifier. Arguments that do not match the schema are
 /// a tool error the caller can read (`Invalid arguments for tool …`).
 ///
-/// ```
+/// ```standalone_crate
 /// use mcp_runtime::{Args, State, tool};
 /// use schemars::JsonSchema;
 /// use serde::Deserialize;

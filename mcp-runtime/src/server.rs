@@ -167,7 +167,7 @@ impl Inner {
 
 /// Configures an [`McpServer`].
 ///
-/// ```standalone_crate
+/// ```
 /// use mcp_runtime::{McpServer, ScopeHierarchy};
 ///
 /// let server = McpServer::builder()

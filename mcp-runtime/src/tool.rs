@@ -156,7 +156,7 @@ impl CallContext {
 /// Like axum's `State`, but the value is shared, not cloned: `State<T>` holds
 /// an `Arc<T>` and dereferences to `T`.
 ///
-/// ```
+/// ```standalone_crate
 /// use std::sync::atomic::{AtomicU64, Ordering};
 /// use mcp_runtime::{State, tool};
 ///
