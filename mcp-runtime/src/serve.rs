@@ -20,9 +20,20 @@ impl McpServer {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
+        self.serve_on_with(listener, shutdown, |app| app).await
+    }
+
+    /// Like [`serve_on`](Self::serve_on), with the app passed through `wrap`
+    /// first: add your own routes or layers there.
+    pub async fn serve_on_with(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        wrap: impl FnOnce(axum::Router) -> axum::Router,
+    ) -> Result<(), Error> {
         let addr = listener.local_addr()?;
         let cancel = CancellationToken::new();
-        let app = self.clone().router(cancel.clone());
+        let app = wrap(self.clone().router(cancel.clone()));
         tracing::info!(%addr, endpoint = %self.endpoint(), tools = self.tools().len(), "MCP server listening");
         // Without TCP_NODELAY, small SSE writes wait on delayed ACKs (~40 ms each).
         let listener = listener.tap_io(|tcp| {

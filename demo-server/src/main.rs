@@ -1,0 +1,303 @@
+//! The demo MCP server: todo items, HR and finance records, and system
+//! controls, each tool protected by an OAuth scope.
+//!
+//! Run it with no configuration (a development issuer signs tokens locally):
+//!
+//! ```text
+//! cargo run -p demo-server
+//! TOKEN=$(cargo run -q -p demo-server -- token --scope todo:read)
+//! curl -s http://127.0.0.1:3002/mcp \
+//!   -H "Authorization: Bearer $TOKEN" \
+//!   -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+//!   -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
+//! ```
+//!
+//! Point it at Scalekit with `SCALEKIT_ENVIRONMENT_URL`, `SCALEKIT_CLIENT_ID`,
+//! `SCALEKIT_RESOURCE_ID` and `MCP_URL`, or at any OAuth/OIDC server with
+//! `MCP_AUTH_ISSUER` and `MCP_AUTH_AUDIENCE`. `demo-server --help` lists every
+//! option.
+
+mod db;
+mod hr;
+mod system;
+mod todo;
+
+use std::{
+    path::PathBuf,
+    process::ExitCode,
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
+
+use clap::{Parser, Subcommand};
+use mcp_runtime::{AuthSettings, McpServer, ScopeHierarchy, dev_issuer_for};
+
+use crate::{db::Db, system::System};
+
+/// The demo MCP server: todo, HR/finance and system tools behind OAuth scopes.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// Address to bind.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1", global = true)]
+    host: String,
+
+    /// Port to bind.
+    #[arg(long, env = "PORT", default_value_t = 3002, global = true)]
+    port: u16,
+
+    /// Public base URL, with a trailing slash; the endpoint is {MCP_URL}mcp.
+    /// Default: http://{host}:{port}/.
+    #[arg(long, env = "MCP_URL", global = true)]
+    mcp_url: Option<String>,
+
+    /// Answer a tools/call lacking a scope with HTTP 403 insufficient_scope
+    /// (step-up) instead of a tool error.
+    #[arg(long, env = "MCP_STEP_UP", global = true, num_args = 0..=1, default_missing_value = "true")]
+    step_up: Option<bool>,
+
+    /// SQLite database file (created on first run).
+    #[arg(
+        long,
+        env = "DEMO_DB",
+        default_value = "demo-data/demo.sqlite3",
+        global = true
+    )]
+    db: PathBuf,
+
+    /// Scalekit environment URL, e.g. https://acme.scalekit.dev.
+    #[arg(long, env = "SCALEKIT_ENVIRONMENT_URL", global = true)]
+    scalekit_environment_url: Option<String>,
+
+    /// The MCP server's client id in Scalekit.
+    #[arg(long, env = "SCALEKIT_CLIENT_ID", global = true)]
+    scalekit_client_id: Option<String>,
+
+    /// The Scalekit resource id (res_…): the tokens' audience.
+    #[arg(long, env = "SCALEKIT_RESOURCE_ID", global = true)]
+    scalekit_resource_id: Option<String>,
+
+    /// Issuer of a generic OAuth/OIDC authorization server.
+    #[arg(long, env = "MCP_AUTH_ISSUER", global = true)]
+    auth_issuer: Option<String>,
+
+    /// Audience the tokens must carry (with --auth-issuer).
+    #[arg(long, env = "MCP_AUTH_AUDIENCE", global = true)]
+    auth_audience: Option<String>,
+
+    /// JWKS URL, skipping discovery (with --auth-issuer).
+    #[arg(long, env = "MCP_AUTH_JWKS_URI", global = true)]
+    auth_jwks_uri: Option<String>,
+
+    /// Signing key file of the development issuer.
+    #[arg(long, env = "MCP_DEV_KEY_FILE", global = true)]
+    dev_key_file: Option<PathBuf>,
+
+    /// Let the development issuer serve beyond loopback.
+    #[arg(long, env = "MCP_DEV_ALLOW_REMOTE", global = true, num_args = 0..=1, default_missing_value = "true")]
+    dev_allow_remote: Option<bool>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the MCP endpoint (the default).
+    Serve,
+    /// Print a token from the development issuer.
+    Token {
+        /// Scopes to grant, space- or comma-separated; repeatable.
+        #[arg(long, short, default_value = "")]
+        scope: Vec<String>,
+        /// The token's subject (the caller).
+        #[arg(long, default_value = "dev-user")]
+        subject: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+    },
+}
+
+impl Cli {
+    fn settings(&self) -> AuthSettings {
+        let mut s = AuthSettings::default();
+        s.scalekit_environment_url = self.scalekit_environment_url.clone();
+        s.scalekit_client_id = self.scalekit_client_id.clone();
+        s.scalekit_resource_id = self.scalekit_resource_id.clone();
+        s.mcp_url = self.mcp_url.clone();
+        s.issuer = self.auth_issuer.clone();
+        s.audience = self.auth_audience.clone();
+        s.jwks_uri = self.auth_jwks_uri.clone();
+        s.dev_key_file = self.dev_key_file.clone();
+        s.dev_allow_remote = self.dev_allow_remote.unwrap_or(false);
+        s
+    }
+
+    fn builder(&self) -> Result<mcp_runtime::McpServerBuilder, mcp_runtime::Error> {
+        let mut b = McpServer::builder()
+            .name("demo-server")
+            .title("Scoped MCP demo")
+            .version(env!("CARGO_PKG_VERSION"))
+            .instructions(
+                "Todo items (todo:read, todo:write), HR (hr:read, hr:write), finance \
+                 (finance:read, finance:write) and system tools (system:read ⊆ system:write ⊆ system:admin).",
+            )
+            .host(self.host.clone())
+            .port(self.port)
+            .step_up(self.step_up.unwrap_or(false))
+            .scope_hierarchy(
+                ScopeHierarchy::new().with_chain(["system:admin", "system:write", "system:read"]),
+            );
+        if let Some(url) = &self.mcp_url {
+            b = b.base_url(url)?;
+        }
+        Ok(b)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,rmcp=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match &cli.command {
+        Some(Command::Token {
+            scope,
+            subject,
+            ttl,
+        }) => print_token(&cli, scope, subject, *ttl),
+        Some(Command::Serve) | None => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?
+            .block_on(serve(cli)),
+    }
+}
+
+fn print_token(cli: &Cli, scopes: &[String], subject: &str, ttl: u64) -> Result<(), String> {
+    let settings = cli.settings();
+    if settings.scalekit_environment_url.is_some() || settings.issuer.is_some() {
+        return Err(
+            "`token` mints development tokens; with Scalekit or MCP_AUTH_ISSUER, get tokens from that authorization server"
+                .into(),
+        );
+    }
+    let base = cli
+        .builder()
+        .and_then(|b| b.effective_base_url())
+        .map_err(|e| e.to_string())?;
+    let key = settings
+        .dev_key_file
+        .unwrap_or_else(mcp_runtime::DevIssuer::default_key_path);
+    let issuer = dev_issuer_for(&base, key).map_err(|e| e.to_string())?;
+    let scopes: Vec<&str> = scopes
+        .iter()
+        .flat_map(|s| s.split([' ', ',']))
+        .filter(|s| !s.is_empty())
+        .collect();
+    for s in &scopes {
+        if !mcp_runtime::is_scope_token(s) {
+            return Err(format!("`{s}` is not a valid scope"));
+        }
+    }
+    println!("{}", issuer.mint(subject, scopes, Duration::from_secs(ttl)));
+    Ok(())
+}
+
+async fn serve(cli: Cli) -> Result<(), String> {
+    let db = Db::open(&cli.db)?;
+    let system = System::new();
+    let requests = system.requests.clone();
+    let (builder, provider) = cli
+        .builder()
+        .and_then(|b| b.auth_from_settings(&cli.settings()))
+        .map_err(|e| e.to_string())?;
+    let server = builder
+        .state(db)
+        .state(system)
+        .build()
+        .map_err(|e| e.to_string())?;
+    banner(&cli, &server, &provider);
+
+    let listener = tokio::net::TcpListener::bind(server.bind_addr())
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", server.bind_addr()))?;
+    let counted = count_requests(requests);
+    server
+        .serve_on_with(listener, mcp_runtime::shutdown_signal(), counted)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Counts requests to the app, for `get_system_status`.
+fn count_requests(
+    requests: Arc<std::sync::atomic::AtomicU64>,
+) -> impl Fn(axum::Router) -> axum::Router + Send + 'static {
+    move |router| {
+        let requests = requests.clone();
+        router.layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                let requests = requests.clone();
+                async move {
+                    if req.uri().path() == "/mcp" {
+                        requests.fetch_add(1, Ordering::Relaxed);
+                    }
+                    next.run(req).await
+                }
+            },
+        ))
+    }
+}
+
+fn banner(cli: &Cli, server: &McpServer, provider: &str) {
+    let endpoint = server.endpoint();
+    println!(
+        "demo-server {} listening on {}",
+        env!("CARGO_PKG_VERSION"),
+        server.bind_addr()
+    );
+    println!("  MCP endpoint:   {endpoint}");
+    println!("  authentication: {provider}");
+    println!(
+        "  tools:          {}",
+        server
+            .tools()
+            .iter()
+            .map(|t| t.name.as_ref())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("  database:       {}", cli.db.display());
+    println!(
+        "  step-up mode:   {}",
+        if cli.step_up.unwrap_or(false) {
+            "on (403 insufficient_scope)"
+        } else {
+            "off (scope errors as tool results)"
+        }
+    );
+    if provider.starts_with("development issuer") {
+        println!();
+        println!("Development mode: tokens are minted locally. Get one with");
+        println!("  TOKEN=$(cargo run -q -p demo-server -- token --scope todo:read)");
+        println!("and list the tools with");
+        println!(
+            "  curl -s {endpoint} -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}}'"
+        );
+    }
+}

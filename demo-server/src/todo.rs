@@ -1,0 +1,177 @@
+//! Todo items (read/write split): `todo:read` lists, `todo:write` changes.
+//! Every item belongs to the token's subject; nobody sees another's items.
+
+use mcp_runtime::{AccessToken, State, ToolError, tool};
+use rusqlite::{OptionalExtension, Row, params};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::{db::Db, system::System};
+
+const MAX_TITLE: usize = 200;
+
+/// One todo item.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Todo {
+    /// The item's id.
+    pub id: i64,
+    /// What needs doing.
+    pub title: String,
+    /// Whether it is done.
+    pub done: bool,
+    /// When it is due, as given when created.
+    pub due: Option<String>,
+    /// When it was created (UTC, RFC 3339).
+    pub created_at: String,
+}
+
+/// The caller's todo items.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TodoList {
+    /// The items, oldest first.
+    pub todos: Vec<Todo>,
+}
+
+/// What was deleted.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Deleted {
+    /// The id of the deleted item.
+    pub deleted: i64,
+}
+
+fn todo(row: &Row<'_>) -> rusqlite::Result<Todo> {
+    Ok(Todo {
+        id: row.get(0)?,
+        title: row.get(1)?,
+        done: row.get(2)?,
+        due: row.get(3)?,
+        created_at: row.get(4)?,
+    })
+}
+
+const COLUMNS: &str = "id, title, done, due, created_at";
+
+fn clean_title(title: &str) -> Result<String, ToolError> {
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(ToolError::new("The title must not be empty."));
+    }
+    if title.chars().count() > MAX_TITLE {
+        return Err(ToolError::new(format!(
+            "The title must be at most {MAX_TITLE} characters."
+        )));
+    }
+    Ok(title.to_owned())
+}
+
+fn not_found(id: i64) -> ToolError {
+    // The same answer for "no such item" and "someone else's item".
+    ToolError::new(format!("Todo {id} not found."))
+}
+
+fn writable(system: &System) -> Result<(), ToolError> {
+    if system.maintenance() {
+        return Err(ToolError::new(
+            "The service is in maintenance mode; todo items are read-only until it ends.",
+        ));
+    }
+    Ok(())
+}
+
+/// List the caller's todo items.
+///
+/// # Arguments
+/// * `include_done` - Also list items already done (default: true).
+#[tool(scope = "todo:read", read_only)]
+pub fn list_todos(
+    token: AccessToken,
+    db: State<Db>,
+    include_done: Option<bool>,
+) -> Result<TodoList, ToolError> {
+    let conn = db.conn();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM todos WHERE owner = ?1 AND (?2 OR done = 0) ORDER BY id"
+    ))?;
+    let todos = stmt
+        .query_map(params![token.subject(), include_done.unwrap_or(true)], todo)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(TodoList { todos })
+}
+
+/// Create a todo item for the caller.
+///
+/// # Arguments
+/// * `title` - What needs doing (1 to 200 characters).
+/// * `due` - When it is due, free text such as `2026-12-01`.
+#[tool(scope = "todo:write")]
+pub fn create_todo(
+    token: AccessToken,
+    db: State<Db>,
+    system: State<System>,
+    title: String,
+    due: Option<String>,
+) -> Result<Todo, ToolError> {
+    writable(&system)?;
+    let title = clean_title(&title)?;
+    let conn = db.conn();
+    let item = conn.query_row(
+        &format!("INSERT INTO todos (owner, title, due) VALUES (?1, ?2, ?3) RETURNING {COLUMNS}"),
+        params![token.subject(), title, due],
+        todo,
+    )?;
+    Ok(item)
+}
+
+/// Update one of the caller's todo items. Fields left out stay as they are.
+///
+/// # Arguments
+/// * `id` - The item's id.
+/// * `title` - A new title.
+/// * `done` - Mark the item done or not done.
+/// * `due` - A new due date.
+#[tool(scope = "todo:write", idempotent)]
+pub fn update_todo(
+    token: AccessToken,
+    db: State<Db>,
+    system: State<System>,
+    id: i64,
+    title: Option<String>,
+    done: Option<bool>,
+    due: Option<String>,
+) -> Result<Todo, ToolError> {
+    writable(&system)?;
+    let title = title.as_deref().map(clean_title).transpose()?;
+    let conn = db.conn();
+    conn.query_row(
+        &format!(
+            "UPDATE todos SET title = coalesce(?3, title), done = coalesce(?4, done), \
+             due = coalesce(?5, due) WHERE id = ?1 AND owner = ?2 RETURNING {COLUMNS}"
+        ),
+        params![id, token.subject(), title, done, due],
+        todo,
+    )
+    .optional()?
+    .ok_or_else(|| not_found(id))
+}
+
+/// Delete one of the caller's todo items.
+///
+/// # Arguments
+/// * `id` - The item's id.
+#[tool(scope = "todo:write", destructive)]
+pub fn delete_todo(
+    token: AccessToken,
+    db: State<Db>,
+    system: State<System>,
+    id: i64,
+) -> Result<Deleted, ToolError> {
+    writable(&system)?;
+    let n = db.conn().execute(
+        "DELETE FROM todos WHERE id = ?1 AND owner = ?2",
+        params![id, token.subject()],
+    )?;
+    if n == 0 {
+        return Err(not_found(id));
+    }
+    Ok(Deleted { deleted: id })
+}
