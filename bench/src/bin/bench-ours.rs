@@ -1,0 +1,30 @@
+//! An `echo` tool behind `#[tool(scope = "echo")]` with JWT verification (the
+//! development issuer), served the way users serve it.
+//!
+//! `bench-ours PORT KEYFILE` prints a token on its first line, then serves.
+
+use std::time::Duration;
+
+use mcp_runtime::{DevProvider, McpServer, dev_issuer_for, tool};
+
+/// Echoes text back.
+///
+/// # Arguments
+/// * `text` - What to echo.
+#[tool(scope = "echo")]
+async fn echo(text: String) -> String {
+    text
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let port: u16 = args.next().ok_or("usage: bench-ours PORT KEYFILE")?.parse()?;
+    let key = args.next().ok_or("usage: bench-ours PORT KEYFILE")?;
+    let builder = McpServer::builder().tool::<echo>().port(port);
+    let issuer = dev_issuer_for(&builder.effective_base_url()?, key.into())?;
+    println!("{}", issuer.mint("bench", ["echo"], Duration::from_secs(3600)));
+    let server = builder.auth(DevProvider::new(issuer))?.build()?;
+    server.serve().await?;
+    Ok(())
+}
