@@ -219,24 +219,36 @@ fn print_token(cli: &Cli, scopes: &[String], subject: &str, ttl: u64) -> Result<
     Ok(())
 }
 
-async fn serve(cli: Cli) -> Result<(), String> {
-    let db = Db::open(&cli.db)?;
+async fn serve(mut cli: Cli) -> Result<(), String> {
+    // With `--port 0` the OS picks the port: bind first, so that the base URL,
+    // the development issuer and the banner name the port actually bound.
+    let mut listener = None;
+    if cli.port == 0 {
+        let bound = tokio::net::TcpListener::bind((cli.host.as_str(), 0))
+            .await
+            .map_err(|e| format!("cannot listen on {}:0: {e}", cli.host))?;
+        cli.port = bound.local_addr().map_err(|e| e.to_string())?.port();
+        listener = Some(bound);
+    }
     let system = System::new();
     let requests = system.requests.clone();
     let (builder, provider) = cli
         .builder()
         .and_then(|b| b.auth_from_settings(&cli.settings()))
         .map_err(|e| e.to_string())?;
+    let db = Db::open(&cli.db)?;
     let server = builder
         .state(db)
         .state(system)
         .build()
         .map_err(|e| e.to_string())?;
+    let listener = match listener {
+        Some(l) => l,
+        None => tokio::net::TcpListener::bind(server.bind_addr())
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", server.bind_addr()))?,
+    };
     banner(&cli, &server, &provider);
-
-    let listener = tokio::net::TcpListener::bind(server.bind_addr())
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", server.bind_addr()))?;
     let counted = count_requests(requests);
     server
         .serve_on_with(listener, mcp_runtime::shutdown_signal(), counted)
@@ -294,10 +306,40 @@ fn banner(cli: &Cli, server: &McpServer, provider: &str) {
     if provider.starts_with("development issuer") {
         println!();
         println!("Development mode: tokens are minted locally. Get one with");
-        println!("  TOKEN=$(cargo run -q -p demo-server -- token --scope todo:read)");
+        println!("  TOKEN=$({} --scope todo:read)", token_command(cli));
         println!("and list the tools with");
         println!(
             "  curl -s {endpoint} -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}}'"
         );
+    }
+}
+
+/// The `token` command minting tokens this server accepts: the same base URL
+/// and signing key, so the issuer and audience match.
+fn token_command(cli: &Cli) -> String {
+    let mut cmd = String::from("cargo run -q -p demo-server -- token");
+    if let Some(url) = &cli.mcp_url {
+        cmd += &format!(" --mcp-url {}", shell_word(url));
+    } else {
+        if cli.host != "127.0.0.1" {
+            cmd += &format!(" --host {}", shell_word(&cli.host));
+        }
+        if cli.port != 3002 {
+            cmd += &format!(" --port {}", cli.port);
+        }
+    }
+    if let Some(key) = &cli.dev_key_file {
+        cmd += &format!(" --dev-key-file {}", shell_word(&key.display().to_string()));
+    }
+    cmd
+}
+
+/// `word` quoted for a POSIX shell where needed.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
