@@ -12,7 +12,7 @@
 //! /// # Arguments
 //! /// * `title` - What needs doing.
 //! #[tool(scope = "todo:write")]
-//! async fn create_todo(token: AccessToken, title: String) -> Result<String, std::io::Error> {
+//! async fn add_todo(token: AccessToken, title: String) -> Result<String, std::io::Error> {
 //!     Ok(format!("{} created {title:?}", token.subject()))
 //! }
 //! ```
@@ -62,3 +62,8 @@ pub use server::{DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, McpServer, 
 pub use token::{AccessToken, get_access_token};
 pub use tool::{Args, State, ToolContext, ToolHandle};
 pub use verifier::{BoxFuture, StaticTokenVerifier, TokenVerifier, VerifyError};
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
