@@ -150,7 +150,14 @@ impl Cli {
                 ScopeHierarchy::new().with_chain(["system:admin", "system:write", "system:read"]),
             );
         if let Some(url) = &self.mcp_url {
-            b = b.base_url(url)?;
+            // Name the variable the user set, not the builder method.
+            b = b.base_url(url).map_err(|e| match e {
+                mcp_runtime::Error::Config { message, .. } => mcp_runtime::Error::Config {
+                    name: "MCP_URL".into(),
+                    message: message.replace("{base_url}", "{MCP_URL}"),
+                },
+                e => e,
+            })?;
         }
         Ok(b)
     }
