@@ -56,7 +56,8 @@ struct Cli {
 
     /// Answer a tools/call lacking a scope with HTTP 403 insufficient_scope
     /// (step-up) instead of a tool error.
-    #[arg(long, env = "MCP_STEP_UP", global = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "MCP_STEP_UP", global = true, num_args = 0..=1, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
     step_up: Option<bool>,
 
     /// SQLite database file (created on first run).
@@ -97,7 +98,8 @@ struct Cli {
     dev_key_file: Option<PathBuf>,
 
     /// Let the development issuer serve beyond loopback.
-    #[arg(long, env = "MCP_DEV_ALLOW_REMOTE", global = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "MCP_DEV_ALLOW_REMOTE", global = true, num_args = 0..=1, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
     dev_allow_remote: Option<bool>,
 }
 
@@ -229,11 +231,17 @@ fn print_token(cli: &Cli, scopes: &[String], subject: &str, ttl: u64) -> Result<
 async fn serve(mut cli: Cli) -> Result<(), String> {
     // With `--port 0` the OS picks the port: bind first, so that the base URL,
     // the development issuer and the banner name the port actually bound.
+    // (A HOST that is not an IP address is reported by the builder below.)
     let mut listener = None;
-    if cli.port == 0 {
-        let bound = tokio::net::TcpListener::bind((cli.host.as_str(), 0))
-            .await
-            .map_err(|e| format!("cannot listen on {}:0: {e}", cli.host))?;
+    if cli.port == 0
+        && let Ok(ip) = cli.host.parse::<std::net::IpAddr>()
+    {
+        let bound = tokio::net::TcpListener::bind((ip, 0)).await.map_err(|e| {
+            format!(
+                "cannot listen on {}: {e}",
+                std::net::SocketAddr::from((ip, 0))
+            )
+        })?;
         cli.port = bound.local_addr().map_err(|e| e.to_string())?.port();
         listener = Some(bound);
     }
