@@ -308,6 +308,12 @@ impl OidcProvider {
 
     fn from_settings(s: &AuthSettings) -> Result<Option<Self>, Error> {
         let Some(issuer) = &s.issuer else {
+            if s.audience.is_some() || s.jwks_uri.is_some() {
+                return Err(Error::config(
+                    "MCP_AUTH_ISSUER",
+                    "is required with MCP_AUTH_AUDIENCE or MCP_AUTH_JWKS_URI but not set",
+                ));
+            }
             return Ok(None);
         };
         let audience = s.audience.as_deref().ok_or_else(|| {

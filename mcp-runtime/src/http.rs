@@ -50,14 +50,11 @@ impl McpServer {
             config,
         );
 
-        let mut mcp = Router::new()
+        // One middleware for the per-request policy: each `from_fn` layer
+        // clones the service below it on every request.
+        let mcp = Router::new()
             .route_service(&mcp_path, service)
-            .layer(middleware::from_fn(jsonrpc_errors));
-        if inner.auth.is_some() {
-            mcp = mcp.layer(middleware::from_fn_with_state(inner.clone(), bearer));
-        }
-        let mcp = mcp
-            .layer(middleware::from_fn_with_state(inner.clone(), check_origin))
+            .layer(middleware::from_fn_with_state(inner.clone(), guard))
             .layer(mcp_cors(inner.clone()));
 
         let mut app = Router::new().merge(mcp).route(
@@ -120,11 +117,28 @@ fn resource_metadata(inner: &Inner, auth: &Auth) -> String {
     .expect("metadata serialises")
 }
 
+/// Origin, then bearer token (and step-up), then the transport; plain-text
+/// transport errors rewritten as JSON-RPC errors.
+async fn guard(State(inner): State<Arc<Inner>>, request: Request, next: Next) -> Response {
+    if !origin_ok(&inner, &request) {
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Origin not allowed",
+            None,
+        );
+    }
+    let response = match &inner.auth {
+        Some(auth) => bearer(&inner, auth, request, next).await,
+        None => next.run(request).await,
+    };
+    jsonrpc_errors(response).await
+}
+
 /// The transport answers some malformed requests in plain text; clients
 /// expect a JSON-RPC error object, so those answers are rewritten (error
 /// paths only: a successful response is not touched).
-async fn jsonrpc_errors(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+async fn jsonrpc_errors(response: Response) -> Response {
     let status = response.status();
     let plain = !response
         .headers()
@@ -226,23 +240,18 @@ pub(crate) fn origin_allowed(allowed: &[String], origin: &str) -> bool {
     })
 }
 
-/// DNS-rebinding protection: a present Origin that is not allowed gets 403.
-async fn check_origin(State(inner): State<Arc<Inner>>, request: Request, next: Next) -> Response {
-    if let Some(origin) = request.headers().get(header::ORIGIN) {
-        let ok = origin
-            .to_str()
-            .is_ok_and(|o| origin_allowed(&inner.allowed_origins, o));
-        if !ok {
-            tracing::info!(origin = ?origin, "request refused: origin not allowed");
-            return json_error(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "Origin not allowed",
-                None,
-            );
-        }
+/// DNS-rebinding protection: a present Origin that is not allowed is refused.
+fn origin_ok(inner: &Inner, request: &Request) -> bool {
+    let Some(origin) = request.headers().get(header::ORIGIN) else {
+        return true;
+    };
+    let ok = origin
+        .to_str()
+        .is_ok_and(|o| origin_allowed(&inner.allowed_origins, o));
+    if !ok {
+        tracing::info!(origin = ?origin, "request refused: origin not allowed");
     }
-    next.run(request).await
+    ok
 }
 
 pub(crate) fn json_error(
@@ -323,14 +332,13 @@ fn query_has_token(request: &Request) -> bool {
 
 /// Verifies the bearer token; on success the `AccessToken` rides in the
 /// request's extensions to the tool.
-async fn bearer(State(inner): State<Arc<Inner>>, mut request: Request, next: Next) -> Response {
-    let auth = inner.auth.as_ref().expect("bearer layer only with auth");
+async fn bearer(inner: &Inner, auth: &Auth, mut request: Request, next: Next) -> Response {
     if request.method() == Method::OPTIONS {
         return next.run(request).await;
     }
     if query_has_token(&request) {
         let c = challenge(
-            &inner,
+            inner,
             auth,
             Some((
                 "invalid_request",
@@ -351,7 +359,7 @@ async fn bearer(State(inner): State<Arc<Inner>>, mut request: Request, next: Nex
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
                 "Authentication required",
-                Some(challenge(&inner, auth, None)),
+                Some(challenge(inner, auth, None)),
             );
         }
         Err(why) => {
@@ -359,7 +367,7 @@ async fn bearer(State(inner): State<Arc<Inner>>, mut request: Request, next: Nex
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
                 why,
-                Some(challenge(&inner, auth, Some(("invalid_token", why)))),
+                Some(challenge(inner, auth, Some(("invalid_token", why)))),
             );
         }
     };
@@ -368,7 +376,7 @@ async fn bearer(State(inner): State<Arc<Inner>>, mut request: Request, next: Nex
             tracing::debug!(subject = access.subject(), "bearer token accepted");
             request.extensions_mut().insert(access);
             if auth.step_up {
-                return crate::step_up::check(&inner, request, next).await;
+                return crate::step_up::check(inner, request, next).await;
             }
             next.run(request).await
         }
@@ -378,7 +386,7 @@ async fn bearer(State(inner): State<Arc<Inner>>, mut request: Request, next: Nex
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
                 &why,
-                Some(challenge(&inner, auth, Some(("invalid_token", &why)))),
+                Some(challenge(inner, auth, Some(("invalid_token", &why)))),
             )
         }
         Err(VerifyError::Unavailable(why)) => {
