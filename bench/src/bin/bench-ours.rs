@@ -19,11 +19,17 @@ async fn echo(text: String) -> String {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let port: u16 = args.next().ok_or("usage: bench-ours PORT KEYFILE")?.parse()?;
+    let port: u16 = args
+        .next()
+        .ok_or("usage: bench-ours PORT KEYFILE")?
+        .parse()?;
     let key = args.next().ok_or("usage: bench-ours PORT KEYFILE")?;
     let builder = McpServer::builder().tool::<echo>().port(port);
     let issuer = dev_issuer_for(&builder.effective_base_url()?, key.into())?;
-    println!("{}", issuer.mint("bench", ["echo"], Duration::from_secs(3600)));
+    println!(
+        "{}",
+        issuer.mint("bench", ["echo"], Duration::from_secs(3600))
+    );
     let server = builder.auth(DevProvider::new(issuer))?.build()?;
     server.serve().await?;
     Ok(())
