@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
+#[allow(deprecated)] // SetLevelRequestParams: see `set_level`
 use rmcp::{
     ErrorData, RoleServer, ServerHandler,
     model::{
         CallToolRequestParams, CallToolResponse, CallToolResult, ErrorCode, ListToolsResult,
-        PaginatedRequestParams, ServerConfig, Tool,
+        PaginatedRequestParams, ServerConfig, SetLevelRequestParams, Tool,
     },
     service::RequestContext,
 };
@@ -78,6 +79,19 @@ impl ServerHandler for Handler {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         Ok(self.0.list.clone())
+    }
+
+    /// Accepted so clients that set a level first keep working; the transport
+    /// is stateless, so there is no session to remember it in and tools'
+    /// log notifications are sent at every level.
+    #[allow(deprecated)] // logging is deprecated by SEP-2577; clients still send it
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        tracing::debug!(level = ?request.level, "logging/setLevel");
+        Ok(())
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

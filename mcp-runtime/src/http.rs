@@ -145,6 +145,10 @@ async fn jsonrpc_errors(response: Response) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/event-stream"));
+    if plain && status == StatusCode::FORBIDDEN {
+        // The transport's Host check: answer like the Origin check does.
+        return json_error(status, "forbidden", "Host not allowed", None);
+    }
     if !plain || !matches!(status.as_u16(), 400 | 406 | 413 | 415) {
         return response;
     }

@@ -595,8 +595,16 @@ impl McpServerBuilder {
         if let Some(t) = self.title {
             implementation = implementation.with_title(t);
         }
-        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(implementation);
+        // Logging is deprecated by SEP-2577, but clients of the earlier
+        // revisions still ask for it.
+        #[allow(deprecated)]
+        let mut info = ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_logging()
+                .build(),
+        )
+        .with_server_info(implementation);
         if let Some(i) = self.instructions {
             info = info.with_instructions(i);
         }

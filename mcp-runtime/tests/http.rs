@@ -451,8 +451,13 @@ async fn foreign_host_is_refused() {
     let mut req = post(s.clone(), Some("echoer")).body(Body::from(s)).unwrap();
     req.headers_mut()
         .insert(header::HOST, "evil.example".parse().unwrap());
-    let (status, _, _) = send(app(), req).await;
+    let (status, headers, body) = send(app(), req).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    assert_eq!(
+        body,
+        r#"{"error":"forbidden","error_description":"Host not allowed"}"#
+    );
 }
 
 #[tokio::test]
@@ -634,76 +639,4 @@ async fn step_up_trusts_mcp_name_only_where_the_transport_checks_it() {
     let (status, _) =
         call_with_version(app, Some("2026-07-28"), call_2026("status"), &honest).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-}
-
-/// Collects everything logged while a test runs.
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn logs_name_the_tool_and_subject_but_never_the_token() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    call(
-        app(),
-        rpc(
-            "tools/call",
-            json!({"name": "echo", "arguments": {"text": "a"}}),
-        ),
-        Some("echoer"),
-    )
-    .await;
-    call(
-        app(),
-        rpc(
-            "tools/call",
-            json!({"name": "echo", "arguments": {"text": "b"}}),
-        ),
-        Some("reader"),
-    )
-    .await;
-    call(
-        app(),
-        rpc("tools/list", json!({})),
-        Some("forged-secret-token"),
-    )
-    .await;
-
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("tool_call"), "{logs}");
-    assert!(
-        logs.contains("tool=\"echo\"") || logs.contains("tool=echo"),
-        "{logs}"
-    );
-    assert!(
-        logs.contains("subject=\"bob\"") || logs.contains("subject=bob"),
-        "{logs}"
-    );
-    assert!(
-        logs.contains("scope_decision=\"refused\"") || logs.contains("scope_decision=refused"),
-        "{logs}"
-    );
-    for secret in ["echoer", "reader", "forged-secret-token"] {
-        assert!(
-            !logs.contains(secret),
-            "the token {secret} was logged:\n{logs}"
-        );
-    }
 }
