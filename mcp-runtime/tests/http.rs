@@ -640,3 +640,36 @@ async fn step_up_trusts_mcp_name_only_where_the_transport_checks_it() {
         call_with_version(app, Some("2026-07-28"), call_2026("status"), &honest).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn sse_response_mode_streams_the_reply() {
+    let app = builder()
+        .json_response(false)
+        .build()
+        .unwrap()
+        .into_router();
+    let s = rpc(
+        "tools/call",
+        json!({"name": "echo", "arguments": {"text": "sse"}}),
+    )
+    .to_string();
+    let req = post(s.clone(), Some("echoer")).body(Body::from(s)).unwrap();
+    let (status, headers, body) = send(app, req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    assert!(body.contains("data:"), "{body}");
+    assert_eq!(message(&body)["result"]["content"][0]["text"], "bob: sse");
+}
+
+#[tokio::test]
+async fn json_response_mode_is_the_default() {
+    let s = rpc("tools/list", json!({})).to_string();
+    let req = post(s.clone(), Some("echoer")).body(Body::from(s)).unwrap();
+    let (_, headers, _) = send(app(), req).await;
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+}
