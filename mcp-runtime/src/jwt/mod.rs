@@ -636,7 +636,7 @@ impl Inner {
         }
         self.maybe_background_refresh();
         let now = unix_now();
-        let digest = self.cache.enabled().then(|| cache::token_digest(token));
+        let digest = self.cache.enabled().then(|| self.cache.digest(token));
         if let Some(digest) = &digest {
             let generation = self.generation.load(Ordering::Acquire);
             if let Some(hit) = self.cache.get(digest, token, generation, now) {
