@@ -1,0 +1,448 @@
+"""Python FastMCP's client against the demo server.
+
+    python fastmcp_client.py bearer --url URL --token JWT --subject SUB [--readonly-token JWT] [--label L]
+    python fastmcp_client.py oauth  --url URL --step-up-url URL [--label L]
+    python fastmcp_client.py m2m    --url URL --step-up-url URL --issuer AS_URL [--client-id ID --client-secret S] [--label L]
+    python fastmcp_client.py keepalive --url URL [--rounds N]
+
+bearer: `Client(url, auth="<token>")` (fastmcp's BearerAuth), with both the default ("auto", which
+probes the 2026-07-28 `server/discover`) and the "legacy" initialize handshake.
+oauth:  fastmcp's browser OAuth client (`OAuth`) driven headlessly: discovery, DCR, PKCE, the
+        callback on its own loopback server, then a 403 insufficient_scope step-up.
+m2m:    fastmcp's `ClientCredentialsOAuthProvider`, including its 403 step-up.
+keepalive: the HTTP stack under them (httpx2) reusing its connection after a 401.
+
+Prints one line per check and `<peer>: N passed, M failed`; exits 1 on any failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import sys
+import time
+import traceback
+import urllib.parse
+import warnings
+from typing import Any
+
+import httpx2
+from fastmcp import Client
+from fastmcp.client.auth import OAuth
+from fastmcp.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
+
+try:
+    from fastmcp.client.auth import ClientCredentialsOAuthProvider
+except ImportError:  # older fastmcp
+    ClientCredentialsOAuthProvider = None  # type: ignore[assignment,misc]
+
+warnings.filterwarnings("ignore", message="Using in-memory token storage")
+
+DEMO_TOOLS = sorted(
+    [
+        "approve_expense", "create_todo", "delete_todo", "get_employee", "get_payroll", "get_system_status",
+        "list_employees", "list_todos", "restart_service", "set_maintenance_mode", "update_employee",
+        "update_todo", "whoami",
+    ]
+)
+ALL_SCOPES = "finance:read finance:write hr:read hr:write system:admin system:read system:write todo:read todo:write"
+REFUSAL = {"error": "Insufficient permissions: `todo:write` scope required."}
+
+
+class Checks:
+    def __init__(self, peer: str) -> None:
+        self.peer = peer
+        self.passed = 0
+        self.failed = 0
+
+    def ok(self, cond: Any, name: str, detail: Any = None) -> bool:
+        if cond:
+            self.passed += 1
+            print(f"ok - {self.peer}: {name}", flush=True)
+        else:
+            self.failed += 1
+            print(f"not ok - {self.peer}: {name}", flush=True)
+            if detail is not None:
+                for line in str(detail).splitlines() or [""]:
+                    print(f"     {line}", flush=True)
+        return bool(cond)
+
+    def eq(self, actual: Any, expected: Any, name: str) -> bool:
+        same = actual == expected
+        return self.ok(same, name, None if same else f"expected {expected!r}\n     got {actual!r}")
+
+    async def group(self, name: str, coro) -> None:
+        print(f"# {self.peer}: {name}", flush=True)
+        try:
+            await coro
+        except Exception:  # noqa: BLE001 - any exception is one failure of the group
+            self.ok(False, f"{name}: unexpected exception", traceback.format_exc())
+
+    def finish(self) -> int:
+        print(f"{self.peer}: {self.passed} passed, {self.failed} failed", flush=True)
+        return 1 if self.failed else 0
+
+
+def jwt_payload(token: str) -> dict[str, Any]:
+    part = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def scopes_of(payload: dict[str, Any]) -> list[str]:
+    if isinstance(payload.get("scope"), str):
+        return payload["scope"].split()
+    return list(payload.get("scopes") or payload.get("scp") or [])
+
+
+# ---------------------------------------------------------------------------------------------
+# bearer
+
+
+async def bearer(t: Checks, a: argparse.Namespace) -> None:
+    for mode in ("auto", "legacy"):
+        async def run(mode: str = mode) -> None:
+            async with Client(a.url, auth=a.token, mode=mode) as c:
+                expected = "2026-07-28" if mode == "auto" else "2025-11-25"
+                t.eq(c.protocol_version, expected, f"[{mode}] negotiated protocol version")
+                t.eq(getattr(c, "server_info", None) and c.server_info.name, "demo-server", f"[{mode}] server name")
+                tools = await c.list_tools()
+                t.eq(sorted(x.name for x in tools), DEMO_TOOLS, f"[{mode}] list_tools: the 13 demo tools")
+                ct = next((x for x in tools if x.name == "create_todo"), None)
+                t.ok(ct is not None and "title" in ct.input_schema.get("required", []), f"[{mode}] create_todo requires title", ct)
+
+                who = await c.call_tool("whoami", {})
+                t.eq((who.structured_content or {}).get("subject"), a.subject, f"[{mode}] whoami: subject from the bearer token")
+
+                title = f"fastmcp {a.label} {mode} {time.time_ns()}"
+                created = await c.call_tool("create_todo", {"title": title, "due": "2026-12-01"})
+                t.ok(
+                    not created.is_error and (created.structured_content or {}).get("title") == title,
+                    f"[{mode}] call_tool create_todo",
+                    created,
+                )
+                t.ok(getattr(created.data, "title", None) == title, f"[{mode}] .data parsed through the output schema", created.data)
+                listed = await c.call_tool("list_todos", {"include_done": False})
+                todos = (listed.structured_content or {}).get("todos", [])
+                t.ok(any(x.get("title") == title for x in todos), f"[{mode}] call_tool list_todos shows the item", listed)
+
+                try:
+                    await c.call_tool("update_todo", {"id": 987654321, "done": True})
+                    t.ok(False, f"[{mode}] a tool error raises ToolError")
+                except ToolError as e:
+                    t.ok("987654321" in str(e) and "not found" in str(e), f"[{mode}] a tool error raises ToolError with the message", e)
+
+        await t.group(f"bearer token, mode={mode}", run())
+
+    if a.readonly_token:
+        async def refusal() -> None:
+            async with Client(a.url, auth=a.readonly_token) as c:
+                res = await c.call_tool("create_todo", {"title": "nope"}, raise_on_error=False)
+                t.ok(res.is_error, "todo:read token: create_todo is an error result", res)
+                t.eq(res.structured_content, REFUSAL, "todo:read token: the reference's refusal message")
+                try:
+                    await c.call_tool("create_todo", {"title": "nope"})
+                    t.ok(False, "todo:read token: ToolError raised by default")
+                except ToolError as e:
+                    t.ok("`todo:write` scope required" in str(e), "todo:read token: ToolError raised by default", e)
+
+        await t.group("in-tool scope refusal", refusal())
+
+    async def no_token() -> None:
+        try:
+            async with Client(a.url) as c:
+                await c.list_tools()
+            t.ok(False, "no token: connecting fails")
+        except Exception as e:  # noqa: BLE001 - whatever fastmcp raises for a 401
+            # The Python SDK reports an HTTP 401 without an auth provider as MCPError -32603
+            # "Server returned an error response" (the status is not kept).
+            t.ok(isinstance(e, MCPError) or "401" in repr(e), "no token: connecting fails on the 401", repr(e))
+
+    await t.group("no token", no_token())
+
+
+# ---------------------------------------------------------------------------------------------
+# oauth: the browser flow, headless
+
+
+class HeadlessOAuth(OAuth):
+    """fastmcp's OAuth with the browser replaced: follow the AS's redirects (its interaction route
+    approves at once), then deliver the redirect to fastmcp's own callback server. `consent`
+    narrows the scope of the next authorizations, as a user unticking boxes would."""
+
+    def __init__(self, *args: Any, consent: list[str] | None = None, strip_iss: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.consent = list(consent or [])
+        self.strip_iss = strip_iss
+        self.visits: list[dict[str, Any]] = []
+        self.cookies = httpx2.Cookies()
+        self._tasks: list[asyncio.Task] = []
+
+    async def redirect_handler(self, authorization_url: str) -> None:
+        url = urllib.parse.urlsplit(authorization_url)
+        query = urllib.parse.parse_qs(url.query)
+        visit = {"requested": query.get("scope", [None])[0], "query": query}
+        if self.consent:
+            query["scope"] = [self.consent.pop(0)]
+        visit["sent"] = query.get("scope", [None])[0]
+        self.visits.append(visit)
+        current = urllib.parse.urlunsplit(url._replace(query=urllib.parse.urlencode(query, doseq=True)))
+        redirect_uri = query["redirect_uri"][0]
+        trail = []
+        async with httpx2.AsyncClient(cookies=self.cookies, follow_redirects=False) as http:
+            for _ in range(10):
+                if current.startswith(redirect_uri):
+                    break
+                r = await http.get(current)
+                trail.append(f"{r.status_code} {urllib.parse.urlsplit(current).path}")
+                loc = r.headers.get("location")
+                if not loc:
+                    raise RuntimeError(f"authorization stopped at {current}: {r.status_code} {r.text}")
+                current = urllib.parse.urljoin(current, loc)
+            self.cookies.update(http.cookies)
+        visit["trail"] = trail
+        visit["callback"] = current
+        if self.strip_iss:
+            # See --strip-iss: deliver the redirect as from an AS that sends no RFC 9207 `iss`.
+            cb = urllib.parse.urlsplit(current)
+            params = [(k, v) for k, v in urllib.parse.parse_qsl(cb.query) if k != "iss"]
+            visit["stripped_iss"] = dict(urllib.parse.parse_qsl(cb.query)).get("iss")
+            current = urllib.parse.urlunsplit(cb._replace(query=urllib.parse.urlencode(params)))
+        # fastmcp starts its callback server after this returns: deliver the redirect in the background.
+        self._tasks.append(asyncio.create_task(self._deliver(current)))
+
+    @staticmethod
+    async def _deliver(callback: str) -> None:
+        async with httpx2.AsyncClient() as http:
+            for _ in range(200):
+                try:
+                    await http.get(callback)
+                    return
+                except httpx2.TransportError:
+                    await asyncio.sleep(0.05)
+
+
+def shape(trail: list[str]) -> str:
+    out = []
+    for step in trail:
+        status, path = step.split(" ", 1)
+        if path.startswith("/interaction/"):
+            path = "/interaction/:uid"
+        elif path.startswith("/auth/"):
+            path = "/auth/:uid"
+        out.append(f"{status} {path}")
+    return " -> ".join(out)
+
+
+async def current_token(auth: OAuth) -> str | None:
+    tokens = auth.context.current_tokens
+    return tokens.access_token if tokens else None
+
+
+async def oauth(t: Checks, a: argparse.Namespace) -> None:
+    async def full() -> None:
+        auth = HeadlessOAuth(callback_host="127.0.0.1", client_name="e2e-fastmcp", callback_timeout=30, strip_iss=a.strip_iss)
+        async with Client(a.url, auth=auth) as c:
+            visit = auth.visits[0] if auth.visits else {}
+            q = visit.get("query", {})
+            t.ok(q.get("code_challenge_method") == ["S256"] and q.get("resource") == [a.url], "authorization request: PKCE S256 and resource", q)
+            # The Python SDK adds offline_access when the AS lists it (for a refresh token).
+            requested = (visit.get("requested") or "").split()
+            t.eq(sorted(set(requested) - {"offline_access"}), ALL_SCOPES.split(), "authorization request scope = the 401 challenge's scope (+ offline_access)")
+            t.eq(shape(visit.get("trail", [])), "303 /auth -> 303 /interaction/:uid -> 303 /auth/:uid", "redirect chain through the auto-approved interaction")
+            t.ok(visit.get("callback", "").startswith("http://127.0.0.1:"), "redirect_uri on fastmcp's loopback callback server", visit.get("callback"))
+            token = await current_token(auth)
+            p = jwt_payload(token) if token else {}
+            t.ok(p.get("sub") == "user-1" and "todo:write" in scopes_of(p), "token: logged-in user, requested scopes", p)
+            tools = await c.list_tools()
+            t.eq(sorted(x.name for x in tools), DEMO_TOOLS, "list_tools after the OAuth flow")
+            who = await c.call_tool("whoami", {})
+            t.eq((who.structured_content or {}).get("subject"), "user-1", "whoami: subject = the logged-in user")
+            title = f"fastmcp-oauth {a.label} {time.time_ns()}"
+            created = await c.call_tool("create_todo", {"title": title})
+            t.ok(not created.is_error, "create_todo after the OAuth flow", created)
+
+    if a.strip_iss:
+        print(f"# note {t.peer}: the browser drops RFC 9207 `iss` from authorization responses (test AS quirk)", flush=True)
+    await t.group("OAuth: discovery, DCR, PKCE, token, tools", full())
+
+    async def step_up() -> None:
+        auth = HeadlessOAuth(
+            callback_host="127.0.0.1", client_name="e2e-fastmcp", callback_timeout=30, consent=["todo:read"], strip_iss=a.strip_iss,
+        )
+        async with Client(a.step_up_url, auth=auth) as c:
+            first = jwt_payload(await current_token(auth) or "")
+            t.eq(scopes_of(first), ["todo:read"], "step-up: the user approved only todo:read")
+            listed = await c.call_tool("list_todos", {})
+            t.ok(not listed.is_error, "step-up: list_todos works with the narrow token", listed)
+            title = f"fastmcp-step-up {a.label} {time.time_ns()}"
+            created = await c.call_tool("create_todo", {"title": title}, raise_on_error=False)
+            t.eq(len(auth.visits), 2, "step-up: a second authorization after the 403")
+            second = auth.visits[1] if len(auth.visits) > 1 else {}
+            t.ok(second.get("requested") and {"todo:read", "todo:write"} <= set(second["requested"].split()),
+                 "step-up: second authorization asks for todo:read and todo:write", second.get("requested"))
+            after = jwt_payload(await current_token(auth) or "")
+            t.ok({"todo:read", "todo:write"} <= set(scopes_of(after)) and after.get("sub") == first.get("sub"),
+                 "step-up: new token has todo:write, same user", after)
+            t.ok(not created.is_error and (created.structured_content or {}).get("title") == title,
+                 "step-up: create_todo succeeds after re-authorization", created)
+
+    await t.group("OAuth: 403 insufficient_scope step-up", step_up())
+
+
+# ---------------------------------------------------------------------------------------------
+# m2m: client_credentials
+
+
+async def m2m(t: Checks, a: argparse.Namespace) -> None:
+    if ClientCredentialsOAuthProvider is None:
+        t.ok(False, "fastmcp has ClientCredentialsOAuthProvider")
+        return
+
+    async def basic() -> None:
+        auth = ClientCredentialsOAuthProvider(
+            client_id=a.client_id, client_secret=a.client_secret, scopes=["todo:read", "todo:write"], issuer=a.issuer,
+        )
+        async with Client(a.url, auth=auth) as c:
+            tools = await c.list_tools()
+            t.eq(sorted(x.name for x in tools), DEMO_TOOLS, "client_credentials: list_tools")
+            who = (await c.call_tool("whoami", {})).structured_content or {}
+            t.ok(who.get("subject") == a.client_id and {"todo:read", "todo:write"} <= set(who.get("scopes", [])),
+                 "client_credentials: whoami subject = client id, scopes", who)
+
+    await t.group("client_credentials", basic())
+
+    async def step_up() -> None:
+        auth = ClientCredentialsOAuthProvider(
+            client_id=a.client_id, client_secret=a.client_secret, scopes=["todo:read"], issuer=a.issuer,
+        )
+        async with Client(a.step_up_url, auth=auth) as c:
+            who = (await c.call_tool("whoami", {})).structured_content or {}
+            t.eq(who.get("scopes"), ["todo:read"], "client_credentials step-up: first token has todo:read")
+            title = f"fastmcp-m2m {a.label} {time.time_ns()}"
+            created = await c.call_tool("create_todo", {"title": title}, raise_on_error=False)
+            t.ok(not created.is_error and (created.structured_content or {}).get("title") == title,
+                 "client_credentials step-up: create_todo succeeds after the 403", created)
+            who = (await c.call_tool("whoami", {})).structured_content or {}
+            t.ok({"todo:read", "todo:write"} <= set(who.get("scopes", [])), "client_credentials step-up: token now has todo:write", who)
+
+    await t.group("client_credentials with 403 step-up", step_up())
+
+
+# ---------------------------------------------------------------------------------------------
+# keepalive: what the Python SDK's HTTP stack (httpx2/h11) does around a 401
+
+
+async def keepalive(t: Checks, a: argparse.Namespace) -> None:
+    """A POST /mcp without a token, then at once GET the PRM on the same pooled connection, as the
+    SDK's auth flow does. h11 writes the headers and the body separately; if the server answers
+    401 before the body arrived and leaves it unread, hyper closes the connection without
+    `Connection: close`, and the reused connection fails with "Server disconnected without
+    sending a response" (about 1 in 100 here)."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "1"}}}
+    prm = a.url.rsplit("/mcp", 1)[0] + "/.well-known/oauth-protected-resource/mcp"
+    failures: list[str] = []
+    statuses = set()
+    async with httpx2.AsyncClient() as http:
+        for _ in range(a.rounds):
+            r = await http.post(a.url, json=body, headers={"accept": "application/json, text/event-stream"})
+            statuses.add(r.status_code)
+            try:
+                await http.get(prm)
+            except httpx2.TransportError as e:
+                failures.append(f"{type(e).__name__}: {e} (401 had connection: {r.headers.get('connection')!r})")
+    t.eq(statuses, {401}, "POST /mcp without a token -> 401")
+    t.ok(not failures, f"httpx2: the connection stays usable after a 401 ({a.rounds} rounds)",
+         f"{len(failures)}/{a.rounds} follow-up requests failed, e.g. {failures[:1]}")
+
+    # The same race made certain: the headers, then the body 100 ms later, then a second request on
+    # the same connection. A server may answer before the body (then it must either read the body
+    # or say `Connection: close`) or after it; it must not close silently.
+    host, port = urllib.parse.urlsplit(a.url).hostname, urllib.parse.urlsplit(a.url).port
+    payload = json.dumps(body).encode()
+    head = (f"POST {urllib.parse.urlsplit(a.url).path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n").encode()
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(head)
+        await writer.drain()
+        await asyncio.sleep(0.1)
+        writer.write(payload)
+        await writer.drain()
+        first = await asyncio.wait_for(read_response(reader), 5)
+        closing = "connection: close" in first.lower()
+        writer.write(f"GET /.well-known/oauth-protected-resource/mcp HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+        try:
+            await writer.drain()
+            second = await asyncio.wait_for(read_response(reader), 5)
+        except (ConnectionError, asyncio.IncompleteReadError) as e:
+            second = f"<{type(e).__name__}>"
+        t.ok(first.startswith("HTTP/1.1 401"), "raw socket, body sent late: 401", first[:200])
+        t.ok(closing or second.startswith("HTTP/1.1 200"),
+             "raw socket, body sent late: the next request on the connection is answered (or the 401 said Connection: close)",
+             f"401 headers: {first[:400]!r}\nsecond request got: {second[:200]!r}")
+    finally:
+        writer.close()
+
+
+async def read_response(reader: asyncio.StreamReader) -> str:
+    """One HTTP/1.1 response with a Content-Length body; '' at EOF."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    text = head.decode("latin-1")
+    length = 0
+    for line in text.split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value.strip())
+    body = await reader.readexactly(length)
+    return text + body.decode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("bearer")
+    b.add_argument("--url", required=True)
+    b.add_argument("--token", required=True)
+    b.add_argument("--subject", required=True)
+    b.add_argument("--readonly-token")
+    b.add_argument("--label", default="dev")
+    o = sub.add_parser("oauth")
+    o.add_argument("--url", required=True)
+    o.add_argument("--step-up-url", required=True)
+    o.add_argument("--label", default="generic")
+    # The test AS in scalekit mode serves per-resource metadata with issuer {env}/resources/{res}
+    # but puts `iss={env}` in its authorization responses; the Python SDK checks that (RFC 9207)
+    # and stops. With this flag the browser drops `iss` from the redirect (see README.md).
+    o.add_argument("--strip-iss", action="store_true")
+    m = sub.add_parser("m2m")
+    m.add_argument("--url", required=True)
+    m.add_argument("--step-up-url", required=True)
+    m.add_argument("--issuer", required=True)
+    m.add_argument("--client-id", default="test-client")
+    m.add_argument("--client-secret", default="test-secret")
+    m.add_argument("--label", default="generic")
+    k = sub.add_parser("keepalive")
+    k.add_argument("--url", required=True)
+    k.add_argument("--rounds", type=int, default=300)
+    k.add_argument("--label", default="dev")
+    a = p.parse_args()
+
+    import fastmcp
+
+    peer = {"bearer": "fastmcp", "oauth": "fastmcp-oauth", "m2m": "fastmcp-m2m", "keepalive": "httpx2-keepalive"}[a.cmd]
+    t = Checks(f"{peer}/{a.label}")
+    print(f"# fastmcp {fastmcp.__version__}", flush=True)
+    asyncio.run({"bearer": bearer, "oauth": oauth, "m2m": m2m, "keepalive": keepalive}[a.cmd](t, a))
+    return t.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,368 @@
+// The TypeScript MCP SDK's client (Client + StreamableHTTPClientTransport + an OAuthClientProvider)
+// against the demo server protected by the test authorization server: the whole OAuth flow from no
+// token at all, the 403 step-up, and client_credentials.
+//
+//   node oauth-flow.mjs --mode generic|scalekit --issuer http://127.0.0.1:AS \
+//     --plain http://127.0.0.1:P1/mcp --step-up http://127.0.0.1:P2/mcp [--resource-id res_test123]
+//
+// --plain is a demo server without step-up, --step-up one started with --step-up; both verify
+// tokens from --issuer. Prints one line per check and `<peer>: N passed, M failed`; exits 1 on any
+// failure. The servers and the AS are started by run.sh.
+
+import { parseArgs } from 'node:util';
+
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+import {
+  Browser, Checks, InMemoryOAuthProvider, decodeJwt, describe, parseChallenge, recordingFetch, rpcMethod,
+  scopesOf, trailShape,
+} from './lib.mjs';
+
+const { values: opt } = parseArgs({
+  options: {
+    mode: { type: 'string', default: 'generic' },
+    issuer: { type: 'string' },
+    plain: { type: 'string' },
+    'step-up': { type: 'string' },
+    'resource-id': { type: 'string', default: 'res_test123' },
+    'client-id': { type: 'string', default: 'test-client' },
+    'client-secret': { type: 'string', default: 'test-secret' },
+  },
+});
+for (const k of ['issuer', 'plain', 'step-up']) if (!opt[k]) throw new Error(`--${k} is required`);
+
+const MODE = opt.mode;
+const SCALEKIT = MODE === 'scalekit';
+const ISSUER = opt.issuer.replace(/\/$/, '');
+const PLAIN = opt.plain;
+const STEP_UP = opt['step-up'];
+const RES_ID = opt['resource-id'];
+// What the protected resource metadata must name, and where the SDK must then find the AS metadata.
+const AS_URL = SCALEKIT ? `${ISSUER}/resources/${RES_ID}` : ISSUER;
+const AS_META_URL = SCALEKIT
+  ? `${ISSUER}/.well-known/oauth-authorization-server/resources/${RES_ID}`
+  : `${ISSUER}/.well-known/oauth-authorization-server`;
+const audienceFor = (mcpUrl) => (SCALEKIT ? RES_ID : mcpUrl);
+const REDIRECT = 'http://127.0.0.1:7777/callback'; // never fetched: the browser stops there
+const ALL_SCOPES = 'finance:read finance:write hr:read hr:write system:admin system:read system:write todo:read todo:write';
+const SUBJECT = 'user-1'; // the test AS's default logged-in user
+
+const t = new Checks(`ts-sdk/${MODE}`);
+
+/** A fresh SDK client + transport over `url` with the given provider, recording into `log`. */
+function connectClient(url, provider, log) {
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    authProvider: provider,
+    fetch: recordingFetch(log),
+  });
+  const client = new Client({ name: 'e2e-ts-sdk', version: '1.0.0' });
+  return { transport, client };
+}
+
+async function attempt(fn) {
+  try {
+    return { value: await fn() };
+  } catch (error) {
+    return { error };
+  }
+}
+
+function structured(result) {
+  if (result.structuredContent) return result.structuredContent;
+  try {
+    return JSON.parse(result.content?.[0]?.text);
+  } catch {
+    return undefined;
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// 1. Discovery -> DCR -> PKCE -> token -> tools, from no token at all (server without step-up).
+
+async function fullFlow() {
+  const log = [];
+  const browser = new Browser();
+  const provider = new InMemoryOAuthProvider({ browser, redirectUrl: REDIRECT, grantTypes: ['authorization_code', 'refresh_token'] });
+  const first = connectClient(PLAIN, provider, log);
+
+  const r = await attempt(() => first.client.connect(first.transport));
+  t.ok(r.error instanceof UnauthorizedError, 'connect with no token stops for the browser redirect (UnauthorizedError)', r.error?.stack ?? 'connected without authorizing');
+
+  // Step 1: the 401 challenge.
+  const [challengeRes] = log;
+  t.ok(challengeRes?.method === 'POST' && challengeRes.url === PLAIN && challengeRes.status === 401, '1. first POST /mcp (initialize, no token) -> 401', challengeRes && describe(challengeRes));
+  t.ok(!challengeRes?.requestHeaders.authorization, '1. no Authorization header on the first request', challengeRes?.requestHeaders);
+  const ch = parseChallenge(challengeRes?.responseHeaders['www-authenticate']);
+  const prmUrl = `${new URL(PLAIN).origin}/.well-known/oauth-protected-resource/mcp`;
+  t.eq(ch?.params.resource_metadata, prmUrl, '1. WWW-Authenticate names resource_metadata (path-inserted PRM URL)');
+  t.eq(ch?.params.scope, ALL_SCOPES, '1. WWW-Authenticate scope lists the tools\' scopes');
+  t.ok(ch && !('error' in ch.params), '1. no error= in the challenge when no token was sent', ch);
+
+  // Step 2: protected resource metadata.
+  const prm = log.find((e) => e.url === prmUrl);
+  t.ok(prm?.status === 200, '2. SDK fetched the protected resource metadata named by the challenge', log.map(describe));
+  t.eq(prm?.responseBody?.resource, PLAIN, '2. PRM resource = the MCP endpoint');
+  t.eq(prm?.responseBody?.authorization_servers, [AS_URL], `2. PRM authorization_servers = [${SCALEKIT ? '{env}/resources/{res_id}' : 'issuer'}]`);
+
+  // Step 3: authorization server metadata (Scalekit: the per-resource document).
+  const asMeta = log.find((e) => e.url.startsWith(`${ISSUER}/`) && e.url.includes('/.well-known/') && e.status === 200);
+  t.eq(asMeta?.url, AS_META_URL, '3. SDK discovered the AS metadata at the RFC 8414 URL for the PRM\'s authorization server');
+  t.eq(asMeta?.responseBody?.issuer, AS_URL, '3. AS metadata issuer matches the PRM\'s authorization server');
+  const meta = asMeta?.responseBody ?? {};
+
+  // Step 4: dynamic client registration.
+  const reg = log.find((e) => e.method === 'POST' && e.url === meta.registration_endpoint);
+  t.ok(reg?.status === 201, '4. dynamic client registration at registration_endpoint -> 201', reg && describe(reg));
+  const clientId = reg?.responseBody?.client_id;
+  t.ok(clientId && provider.clientInformation()?.client_id === clientId, '4. provider saved the registered client_id', provider.clientInformation());
+  t.eq(JSON.parse(reg?.requestBody ?? '{}').scope, ALL_SCOPES, '4. SDK registered with the challenge scope (the test AS drops it)');
+
+  // Step 5: PKCE authorization request, headless approval, code at the redirect_uri.
+  const [visit] = browser.visits;
+  const q = visit?.url.searchParams;
+  t.eq(visit && `${visit.url.origin}${visit.url.pathname}`, meta.authorization_endpoint, '5. browser sent to authorization_endpoint');
+  t.ok(q?.get('response_type') === 'code' && q.get('client_id') === clientId && q.get('redirect_uri') === REDIRECT,
+    '5. authorization request: response_type=code, registered client_id, redirect_uri', visit?.url.href);
+  t.ok(q?.get('code_challenge_method') === 'S256' && /^[A-Za-z0-9_-]{43}$/.test(q.get('code_challenge') ?? ''),
+    '5. PKCE S256 code_challenge', visit?.url.href);
+  t.eq(q?.get('resource'), PLAIN, '5. RFC 8707 resource = the MCP endpoint');
+  t.eq(q?.get('scope'), ALL_SCOPES, '5. scope = the challenge scope');
+  t.eq(visit && trailShape(visit.trail), '303 /auth -> 303 /interaction/:uid -> 303 /auth/:uid', '5. redirect chain through the auto-approved interaction');
+  t.ok(visit?.callback?.searchParams.get('code') && provider.pendingCode, '5. code captured at the redirect_uri', visit?.callback?.href);
+
+  // Step 6: token.
+  const code = provider.takeCode();
+  const fin = await attempt(() => first.transport.finishAuth(code));
+  t.ok(!fin.error, '6. transport.finishAuth(code) succeeds', fin.error?.stack);
+  const tokenReq = log.find((e) => e.method === 'POST' && e.url === meta.token_endpoint);
+  t.ok(tokenReq?.status === 200, '6. POST token_endpoint -> 200', tokenReq && describe(tokenReq));
+  const body = new URLSearchParams(tokenReq?.requestBody ?? '');
+  t.ok(body.get('grant_type') === 'authorization_code' && body.get('code') === code && body.get('code_verifier') && body.get('resource') === PLAIN,
+    '6. token request: authorization_code + code_verifier + resource', tokenReq?.requestBody);
+  const access = provider.tokens()?.access_token;
+  const jwt = access ? decodeJwt(access) : { header: {}, payload: {} };
+  t.eq(jwt.header.typ, SCALEKIT ? 'JWT' : 'at+jwt', '6. access token is a JWT with the AS\'s typ');
+  t.eq(jwt.payload.aud, audienceFor(PLAIN), '6. access token audience');
+  t.ok(jwt.payload.sub === SUBJECT && jwt.payload.client_id === clientId, '6. access token sub = logged-in user, client_id = registered client', jwt.payload);
+  t.eq(scopesOf(jwt.payload).sort().join(' '), ALL_SCOPES, '6. access token carries every requested scope');
+  t.ok(typeof provider.tokens()?.refresh_token === 'string', '6. refresh token issued (client registered the grant)');
+
+  // Step 7: reconnect with the token; initialize, tools/list, tools/call.
+  const second = connectClient(PLAIN, provider, log);
+  const from = log.length;
+  const c = await attempt(() => second.client.connect(second.transport));
+  t.ok(!c.error, '7. connect with the token succeeds', c.error?.stack);
+  const init = log.slice(from).find((e) => rpcMethod(e) === 'initialize');
+  t.eq(init?.requestHeaders.authorization, `Bearer ${access}`, '7. initialize carries Authorization: Bearer <token>');
+  t.eq(init?.status, 200, '7. initialize -> 200');
+  t.eq(second.client.getServerVersion()?.name, 'demo-server', '7. serverInfo.name');
+
+  const tools = await second.client.listTools();
+  const names = tools.tools.map((x) => x.name).sort();
+  t.ok(['create_todo', 'list_todos', 'whoami', 'get_employee', 'restart_service'].every((n) => names.includes(n)) && names.length === 13,
+    '8. tools/list returns the 13 demo tools', names);
+  const ct = tools.tools.find((x) => x.name === 'create_todo');
+  t.ok(ct?.inputSchema?.required?.includes('title') && ct.inputSchema.properties?.title?.type === 'string', '8. create_todo input schema has required string title', ct?.inputSchema);
+
+  const who = await second.client.callTool({ name: 'whoami', arguments: {} });
+  const w = structured(who);
+  t.ok(!who.isError && w?.subject === SUBJECT && w?.client_id === clientId, '9. tools/call whoami: subject and client from the token', who);
+  const title = `ts-sdk ${MODE} ${Date.now()}`;
+  const created = await second.client.callTool({ name: 'create_todo', arguments: { title } });
+  t.ok(!created.isError && structured(created)?.title === title, '9. tools/call create_todo', created);
+  const listed = await second.client.callTool({ name: 'list_todos', arguments: {} });
+  t.ok(!listed.isError && structured(listed)?.todos?.some((x) => x.title === title), '9. tools/call list_todos shows the new item', listed);
+  t.ok(log.slice(from).every((e) => [200, 202].includes(e.status) || (e.method === 'GET' && e.status === 405)), '9. no further 401 once authorized (GET /mcp: 405, stateless)', log.slice(from).map(describe));
+  await second.client.close();
+}
+
+// -------------------------------------------------------------------------------------------------
+// 2. Step-up: the user approves only todo:read; create_todo gets 403 insufficient_scope; the SDK
+//    re-authorizes with the challenged scope; the call then succeeds.
+
+async function stepUp({ refreshTokens }) {
+  const label = refreshTokens ? 'step-up (client holds a refresh token)' : 'step-up';
+  const log = [];
+  const browser = new Browser({ consent: ['todo:read'] });
+  const provider = new InMemoryOAuthProvider({
+    browser,
+    redirectUrl: REDIRECT,
+    grantTypes: refreshTokens ? ['authorization_code', 'refresh_token'] : ['authorization_code'],
+  });
+  // The TS SDK answers a 403 insufficient_scope with auth(), which prefers a refresh token over a
+  // new authorization, and a refresh cannot widen the scope: the retried call gets the same 403 and
+  // the SDK gives up ("Server returned 403 after trying upscoping"). A client that keeps refresh
+  // tokens must drop the refresh token when it sees that challenge (README.md, "Traps").
+  const base = recordingFetch(log);
+  const fetchFn = refreshTokens
+    ? async (url, init) => {
+      const res = await base(url, init);
+      if (res.status === 403 && /insufficient_scope/.test(res.headers.get('www-authenticate') ?? '')) provider.dropRefreshToken();
+      return res;
+    }
+    : base;
+  const mk = () => {
+    const transport = new StreamableHTTPClientTransport(new URL(STEP_UP), { authProvider: provider, fetch: fetchFn });
+    return { transport, client: new Client({ name: 'e2e-ts-sdk', version: '1.0.0' }) };
+  };
+
+  const first = mk();
+  const r = await attempt(() => first.client.connect(first.transport));
+  t.ok(r.error instanceof UnauthorizedError, `${label}: connect with no token -> authorization`, r.error?.stack);
+  t.ok(browser.visits[0]?.requested === ALL_SCOPES && browser.visits[0]?.sent === 'todo:read',
+    `${label}: client asked for the challenge scope, the user approved only todo:read`, browser.visits[0]);
+  await first.transport.finishAuth(provider.takeCode());
+  const t1 = decodeJwt(provider.tokens().access_token).payload;
+  t.eq(scopesOf(t1), ['todo:read'], `${label}: first token has only todo:read`);
+
+  const s = mk();
+  await s.client.connect(s.transport);
+  const listed = await s.client.callTool({ name: 'list_todos', arguments: {} });
+  t.ok(!listed.isError, `${label}: list_todos (todo:read) works with the narrow token`, listed);
+
+  const title = `step-up ${MODE} ${refreshTokens ? 'rt' : 'nort'} ${Date.now()}`;
+  const from = log.length;
+  const up = await attempt(() => s.client.callTool({ name: 'create_todo', arguments: { title } }));
+  const forbidden = log.slice(from).find((e) => e.status === 403);
+  t.ok(forbidden && rpcMethod(forbidden) === 'tools/call', `${label}: tools/call create_todo -> HTTP 403`, log.slice(from).map(describe));
+  const ch = parseChallenge(forbidden?.responseHeaders['www-authenticate']);
+  t.eq(ch?.params.error, 'insufficient_scope', `${label}: 403 challenge error="insufficient_scope"`);
+  t.eq(ch?.params.scope, 'todo:read todo:write', `${label}: 403 challenge scope = held ∪ required`);
+  t.eq(ch?.params.resource_metadata, `${new URL(STEP_UP).origin}/.well-known/oauth-protected-resource/mcp`, `${label}: 403 challenge names resource_metadata`);
+  t.ok(up.error instanceof UnauthorizedError, `${label}: SDK re-authorizes (browser redirect, UnauthorizedError until finishAuth)`,
+    up.error?.stack ?? `call returned ${JSON.stringify(up.value)}`);
+  const second = browser.visits[1];
+  t.eq(second?.requested, 'todo:read todo:write', `${label}: second authorization asks for exactly the challenged scope`);
+  t.eq(second && trailShape(second.trail), '303 /auth -> 303 /interaction/:uid -> 303 /auth/:uid', `${label}: same browser session, consent only`);
+  t.eq(provider.registrations, 1, `${label}: no second client registration`);
+  if (refreshTokens) {
+    t.ok(log.slice(from).some((e) => e.method === 'POST' && /grant_type=refresh_token/.test(e.requestBody ?? '')) === false,
+      `${label}: no refresh_token grant attempted after the refresh token was dropped`, log.slice(from).map(describe));
+  }
+
+  const code = provider.takeCode();
+  const fin = await attempt(() => s.transport.finishAuth(code));
+  t.ok(!fin.error, `${label}: finishAuth with the step-up code`, fin.error?.stack);
+  const t2 = decodeJwt(provider.tokens().access_token).payload;
+  t.eq(scopesOf(t2).sort(), ['todo:read', 'todo:write'], `${label}: new token has todo:read todo:write`);
+  t.ok(t2.sub === t1.sub && t2.client_id === t1.client_id, `${label}: same user and client`, { t1, t2 });
+
+  const retry = await attempt(() => s.client.callTool({ name: 'create_todo', arguments: { title } }));
+  t.ok(!retry.error && !retry.value.isError && structured(retry.value)?.title === title, `${label}: create_todo retried on the same client succeeds`, retry.error?.stack ?? retry.value);
+  const after = await s.client.callTool({ name: 'list_todos', arguments: {} });
+  t.ok(structured(after)?.todos?.some((x) => x.title === title), `${label}: list_todos shows the item`, after);
+  await s.client.close();
+}
+
+// Without the workaround above: what the SDK does with a refresh token at step-up (informational,
+// not counted: a later SDK may fix it).
+async function stepUpRefreshObservation() {
+  const log = [];
+  const browser = new Browser({ consent: ['todo:read'] });
+  const provider = new InMemoryOAuthProvider({ browser, redirectUrl: REDIRECT, grantTypes: ['authorization_code', 'refresh_token'] });
+  const transport = new StreamableHTTPClientTransport(new URL(STEP_UP), { authProvider: provider, fetch: recordingFetch(log) });
+  const client = new Client({ name: 'e2e-ts-sdk', version: '1.0.0' });
+  await attempt(() => client.connect(transport));
+  await transport.finishAuth(provider.takeCode());
+  const t2 = new StreamableHTTPClientTransport(new URL(STEP_UP), { authProvider: provider, fetch: recordingFetch(log) });
+  const c2 = new Client({ name: 'e2e-ts-sdk', version: '1.0.0' });
+  await c2.connect(t2);
+  const from = log.length;
+  const r = await attempt(() => c2.callTool({ name: 'create_todo', arguments: { title: 'observation' } }));
+  const seq = log.slice(from).map((e) => `${e.method} ${new URL(e.url).pathname}${/grant_type=refresh_token/.test(e.requestBody ?? '') ? ' (refresh_token)' : ''} -> ${e.status}`);
+  const outcome = r.error ? `${r.error.constructor.name}: ${r.error.message}` : `result isError=${r.value?.isError}`;
+  console.log(`# note ts-sdk/${MODE}: step-up with a refresh token and no workaround: ${seq.join(', ')} => ${outcome}`);
+  await c2.close();
+}
+
+// -------------------------------------------------------------------------------------------------
+// 3. No step-up: the narrow token's create_todo is refused by the tool itself (isError result).
+
+async function inToolRefusal() {
+  const log = [];
+  const browser = new Browser({ consent: ['todo:read'] });
+  const provider = new InMemoryOAuthProvider({ browser, redirectUrl: REDIRECT });
+  const a = connectClient(PLAIN, provider, log);
+  await attempt(() => a.client.connect(a.transport));
+  await a.transport.finishAuth(provider.takeCode());
+  const b = connectClient(PLAIN, provider, log);
+  await b.client.connect(b.transport);
+  const from = log.length;
+  const res = await b.client.callTool({ name: 'create_todo', arguments: { title: 'nope' } });
+  t.ok(log.slice(from).every((e) => e.status === 200), 'no step-up: create_todo with todo:read answers HTTP 200', log.slice(from).map(describe));
+  t.ok(res.isError === true, 'no step-up: result isError', res);
+  t.eq(structured(res), { error: 'Insufficient permissions: `todo:write` scope required.' }, 'no step-up: the reference\'s error message');
+  await b.client.close();
+}
+
+// -------------------------------------------------------------------------------------------------
+// 4. client_credentials: the SDK's ClientCredentialsProvider, then a token fetched by hand and sent
+//    through requestInit headers.
+
+async function clientCredentials() {
+  const log = [];
+  const provider = new ClientCredentialsProvider({
+    clientId: opt['client-id'],
+    clientSecret: opt['client-secret'],
+    scope: 'todo:read todo:write',
+    expectedIssuer: AS_URL,
+  });
+  const { transport, client } = connectClient(PLAIN, provider, log);
+  const c = await attempt(() => client.connect(transport));
+  t.ok(!c.error, 'client_credentials (ClientCredentialsProvider): connect runs 401 -> discovery -> token by itself', c.error?.stack);
+  t.eq(log[0]?.status, 401, 'client_credentials: first request -> 401');
+  const tok = log.find((e) => e.method === 'POST' && /\/token$/.test(new URL(e.url).pathname));
+  const body = new URLSearchParams(tok?.requestBody ?? '');
+  t.ok(tok?.status === 200 && body.get('grant_type') === 'client_credentials' && body.get('resource') === PLAIN
+    && tok.requestHeaders.authorization?.startsWith('Basic '),
+  'client_credentials: token request with client_secret_basic, grant and resource', tok && { ...describe(tok), body: tok.requestBody });
+  t.ok(!log.some((e) => e.method === 'POST' && /\/reg$/.test(new URL(e.url).pathname)), 'client_credentials: no registration');
+  const who = structured(await client.callTool({ name: 'whoami', arguments: {} }));
+  t.ok(who?.subject === opt['client-id'] && who?.scopes?.includes('todo:write'), 'client_credentials: whoami subject = client id, scopes from the token', who);
+  const title = `cc ${MODE} ${Date.now()}`;
+  const created = await client.callTool({ name: 'create_todo', arguments: { title } });
+  t.ok(!created.isError && structured(created)?.title === title, 'client_credentials: tools/call create_todo', created);
+  await client.close();
+
+  // By hand: token endpoint from the AS metadata, Authorization header through requestInit.
+  const meta = await (await fetch(SCALEKIT ? `${ISSUER}/.well-known/oauth-authorization-server/resources/${RES_ID}` : `${ISSUER}/.well-known/oauth-authorization-server`)).json();
+  const res = await fetch(meta.token_endpoint, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${opt['client-id']}:${opt['client-secret']}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'todo:read', resource: PLAIN }),
+  });
+  const { access_token: token } = await res.json();
+  t.ok(res.status === 200 && token, 'client_credentials by hand: token endpoint -> 200');
+  const manual = new StreamableHTTPClientTransport(new URL(PLAIN), { requestInit: { headers: { Authorization: `Bearer ${token}` } } });
+  const mc = new Client({ name: 'e2e-ts-sdk', version: '1.0.0' });
+  await mc.connect(manual);
+  const list = await mc.callTool({ name: 'list_todos', arguments: {} });
+  t.ok(!list.isError && structured(list)?.todos?.some((x) => x.title === title), 'client_credentials by hand: requestInit bearer header, list_todos sees the item (same subject)', list);
+  await mc.close();
+
+  // The SDK without an auth provider surfaces a 401 as a StreamableHTTPError.
+  const bare = new StreamableHTTPClientTransport(new URL(PLAIN));
+  const bc = new Client({ name: 'e2e-ts-sdk', version: '1.0.0' });
+  const e = await attempt(() => bc.connect(bare));
+  t.ok(e.error instanceof StreamableHTTPError && e.error.code === 401, 'no auth provider and no token: StreamableHTTPError 401', e.error?.stack);
+}
+
+// -------------------------------------------------------------------------------------------------
+
+await t.group('full OAuth flow from no token (discovery, DCR, PKCE, token, tools)', fullFlow);
+await t.group('step-up, 403 insufficient_scope -> re-authorization', () => stepUp({ refreshTokens: false }));
+await t.group('step-up with a refresh token (dropped on the 403)', () => stepUp({ refreshTokens: true }));
+await t.group('in-tool refusal without step-up', inToolRefusal);
+await t.group('client_credentials', clientCredentials);
+try {
+  await stepUpRefreshObservation();
+} catch (e) {
+  console.log(`# note ts-sdk/${MODE}: observation failed: ${e.message}`);
+}
+t.finish();
