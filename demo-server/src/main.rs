@@ -17,6 +17,9 @@
 //! `MCP_AUTH_ISSUER` and `MCP_AUTH_AUDIENCE`. `demo-server --help` lists every
 //! option.
 
+// Field docs below are the --help text, where URLs stay bare.
+#![allow(rustdoc::bare_urls)]
+
 mod db;
 mod hr;
 mod system;
