@@ -119,20 +119,31 @@ fn resource_metadata(inner: &Inner, auth: &Auth) -> String {
 
 /// Origin, then bearer token (and step-up), then the transport; plain-text
 /// transport errors rewritten as JSON-RPC errors.
-async fn guard(State(inner): State<Arc<Inner>>, request: Request, next: Next) -> Response {
-    if !origin_ok(&inner, &request) {
-        return json_error(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Origin not allowed",
-            None,
-        );
+async fn guard(State(inner): State<Arc<Inner>>, mut request: Request, next: Next) -> Response {
+    if let Some(refused) = admit(&inner, &mut request).await {
+        return drained(request, refused).await;
     }
     let response = match &inner.auth {
-        Some(auth) => bearer(&inner, auth, request, next).await,
-        None => next.run(request).await,
+        Some(auth) if auth.step_up => crate::step_up::check(&inner, request, next).await,
+        _ => next.run(request).await,
     };
     jsonrpc_errors(response).await
+}
+
+/// Answers `response` to a request refused before its body was read. The
+/// body is read first (up to a small limit, briefly) so the connection can
+/// serve the client's next request, such as the metadata fetch that follows
+/// a 401; when it cannot be, the connection is closed, and says so.
+async fn drained(request: Request, mut response: Response) -> Response {
+    const DRAIN_LIMIT: usize = 64 * 1024;
+    const DRAIN_TIME: Duration = Duration::from_secs(2);
+    let read = axum::body::to_bytes(request.into_body(), DRAIN_LIMIT);
+    if !matches!(tokio::time::timeout(DRAIN_TIME, read).await, Ok(Ok(_))) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// The transport answers some malformed requests in plain text; clients
@@ -334,13 +345,22 @@ fn query_has_token(request: &Request) -> bool {
     })
 }
 
-/// Verifies the bearer token; on success the `AccessToken` rides in the
-/// request's extensions to the tool.
-async fn bearer(inner: &Inner, auth: &Auth, mut request: Request, next: Next) -> Response {
-    if request.method() == Method::OPTIONS {
-        return next.run(request).await;
+/// The Origin check, then the bearer token: `None` admits the request (with
+/// its `AccessToken` in the extensions), `Some` is the refusal to answer.
+async fn admit(inner: &Inner, request: &mut Request) -> Option<Response> {
+    if !origin_ok(inner, request) {
+        return Some(json_error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Origin not allowed",
+            None,
+        ));
     }
-    if query_has_token(&request) {
+    let auth = inner.auth.as_ref()?;
+    if request.method() == Method::OPTIONS {
+        return None;
+    }
+    if query_has_token(request) {
         let c = challenge(
             inner,
             auth,
@@ -349,40 +369,37 @@ async fn bearer(inner: &Inner, auth: &Auth, mut request: Request, next: Next) ->
                 "send the token in the Authorization header",
             )),
         );
-        return json_error(
+        return Some(json_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "Access tokens are not accepted in the query string; send an Authorization: Bearer header",
             Some(c),
-        );
+        ));
     }
     let token = match bearer_token(request.headers()) {
         Ok(Some(t)) => t,
         Ok(None) => {
-            return json_error(
+            return Some(json_error(
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
                 "Authentication required",
                 Some(challenge(inner, auth, None)),
-            );
+            ));
         }
         Err(why) => {
-            return json_error(
+            return Some(json_error(
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
                 why,
                 Some(challenge(inner, auth, Some(("invalid_token", why)))),
-            );
+            ));
         }
     };
-    match auth.verifier.verify(token).await {
+    Some(match auth.verifier.verify(token).await {
         Ok(access) => {
             tracing::debug!(subject = access.subject(), "bearer token accepted");
             request.extensions_mut().insert(access);
-            if auth.step_up {
-                return crate::step_up::check(inner, request, next).await;
-            }
-            next.run(request).await
+            return None;
         }
         Err(VerifyError::Invalid(why)) => {
             tracing::info!(reason = %why, "bearer token refused");
@@ -405,5 +422,5 @@ async fn bearer(inner: &Inner, auth: &Auth, mut request: Request, next: Next) ->
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             r
         }
-    }
+    })
 }

@@ -57,12 +57,18 @@ pub(crate) async fn check(inner: &Inner, request: Request, next: Next) -> Respon
             let bytes: Bytes = match axum::body::to_bytes(body, inner.max_body_bytes).await {
                 Ok(b) => b,
                 Err(_) => {
-                    return json_error(
+                    // The rest of the body is unread: this connection is done.
+                    let mut r = json_error(
                         StatusCode::PAYLOAD_TOO_LARGE,
                         "invalid_request",
                         "request body too large",
                         None,
                     );
+                    r.headers_mut().insert(
+                        axum::http::header::CONNECTION,
+                        axum::http::HeaderValue::from_static("close"),
+                    );
+                    return r;
                 }
             };
             let name = serde_json::from_slice::<Peek<'_>>(&bytes)
