@@ -15,6 +15,8 @@ set -uo pipefail
 
 SUITES=(
   clients
+  conformance
+  parity
 )
 
 E2E=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
