@@ -551,16 +551,23 @@ impl McpServerBuilder {
                 )
             })?;
 
-        let mut allowed_hosts = vec![
-            "localhost".to_owned(),
-            "127.0.0.1".to_owned(),
-            "::1".to_owned(),
-            "[::1]".to_owned(),
-        ];
-        if let Some(h) = base_url.host_str() {
-            allowed_hosts.push(h.to_owned());
+        // The transport strips IPv6 brackets before comparing, and clones
+        // this list on every request: keep it short.
+        let mut allowed_hosts: Vec<String> = Vec::new();
+        let hosts = ["localhost", "127.0.0.1", "::1"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(
+                base_url
+                    .host_str()
+                    .map(|h| h.trim_matches(['[', ']']).to_owned()),
+            )
+            .chain(self.allowed_hosts);
+        for host in hosts {
+            if !allowed_hosts.contains(&host) {
+                allowed_hosts.push(host);
+            }
         }
-        allowed_hosts.extend(self.allowed_hosts);
 
         let mut allowed_origins = vec![
             base_url.origin().ascii_serialization(),
