@@ -172,13 +172,13 @@ impl AuthProvider for ScalekitProvider {
         Ok(builder
             .verifier(verifier)
             .authorization_server(self.authorization_server())
-            .routes(metadata_proxy(upstream)))
+            .routes(metadata_proxy(upstream)?))
     }
 }
 
 /// `GET /.well-known/oauth-authorization-server`, forwarding `upstream`'s
 /// document (cached for an hour; served stale while the upstream fails).
-fn metadata_proxy(upstream: String) -> Router {
+fn metadata_proxy(upstream: String) -> Result<Router, Error> {
     #[derive(Default)]
     struct Cache {
         doc: Option<(Instant, axum::body::Bytes)>,
@@ -188,7 +188,7 @@ fn metadata_proxy(upstream: String) -> Router {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
-        .expect("HTTP client");
+        .map_err(|e| Error::config("SCALEKIT_ENVIRONMENT_URL", format!("HTTP client: {e}")))?;
     let handler = move || {
         let (cache, client, upstream) = (cache.clone(), client.clone(), upstream.clone());
         async move {
@@ -231,7 +231,7 @@ fn metadata_proxy(upstream: String) -> Router {
             }
         }
     };
-    Router::new().route("/.well-known/oauth-authorization-server", get(handler))
+    Ok(Router::new().route("/.well-known/oauth-authorization-server", get(handler)))
 }
 
 fn metadata_response(doc: axum::body::Bytes) -> Response {
