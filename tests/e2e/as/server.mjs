@@ -42,6 +42,7 @@ const SCOPE_CLAIMS = env('AS_SCOPE_CLAIMS', 'scope').split(',').map((s) => s.tri
 const EXTRA_CLAIMS = parseJson(env('AS_EXTRA_CLAIMS', ''), 'AS_EXTRA_CLAIMS') ?? {};
 const EXTRA_CLIENTS = parseJson(env('AS_CLIENTS', ''), 'AS_CLIENTS') ?? [];
 if (!Array.isArray(EXTRA_CLIENTS)) fail('AS_CLIENTS must be a JSON array');
+let stopping = false; // set by shutdown(), which stdin handling below may call early
 if (truthy(env('AS_EXIT_ON_STDIN_CLOSE', ''))) {
   // The Rust launcher keeps our stdin open; when the test process dies, so do we.
   process.stdin.on('end', () => shutdown('stdin closed'));
@@ -59,8 +60,14 @@ function thumbprint(jwk) {
 }
 
 function generateJwk() {
-  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = privateKey.export({ format: 'jwk' });
+  // PEM first, then a fresh KeyObject exported as JWK: exporting the generated
+  // KeyObject directly can deadlock Node 20 when a GC lands in between.
+  const { privateKey } = crypto.generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  const jwk = crypto.createPrivateKey(privateKey).export({ format: 'jwk' });
   return { ...jwk, kid: thumbprint(jwk), use: 'sig', alg: 'RS256' };
 }
 
@@ -382,7 +389,6 @@ log(`ready: ${MODE} issuer ${ISSUER}`);
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));
 
-let stopping = false;
 function shutdown(why) {
   if (stopping) return;
   stopping = true;
