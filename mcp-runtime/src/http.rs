@@ -1,13 +1,18 @@
 //! The HTTP face of the server: `/mcp`, discovery, health, and the policies
 //! in front of them (CORS, Origin, bearer tokens).
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    convert::Infallible,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use axum::{
     Router,
-    extract::{Request, State},
+    body::Body,
+    extract::Request,
     http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
-    middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -50,11 +55,12 @@ impl McpServer {
             config,
         );
 
-        // One middleware for the per-request policy: each `from_fn` layer
-        // clones the service below it on every request.
+        let guarded = Guarded {
+            transport: service,
+            inner: inner.clone(),
+        };
         let mcp = Router::new()
-            .route_service(&mcp_path, service)
-            .layer(middleware::from_fn_with_state(inner.clone(), guard))
+            .route_service(&mcp_path, guarded)
             .layer(mcp_cors(inner.clone()));
 
         let mut app = Router::new().merge(mcp).route(
@@ -119,15 +125,51 @@ fn resource_metadata(inner: &Inner, auth: &Auth) -> String {
 
 /// Origin, then bearer token (and step-up), then the transport; plain-text
 /// transport errors rewritten as JSON-RPC errors.
-async fn guard(State(inner): State<Arc<Inner>>, mut request: Request, next: Next) -> Response {
-    if let Some(refused) = admit(&inner, &mut request).await {
-        return drained(request, refused).await;
+/// The transport behind the per-request policy: Origin, then bearer token
+/// (and step-up), then the transport, whose plain-text errors are rewritten
+/// as JSON-RPC errors. A service of its own rather than axum middleware,
+/// which would clone the stack below it on every request.
+#[derive(Clone)]
+struct Guarded<T> {
+    transport: T,
+    inner: Arc<Inner>,
+}
+
+impl<T, B> tower::Service<Request> for Guarded<T>
+where
+    T: tower::Service<Request, Response = http::Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    T::Future: Send,
+    B: axum::body::HttpBody<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = crate::BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
     }
-    let response = match &inner.auth {
-        Some(auth) if auth.step_up => crate::step_up::check(&inner, request, next).await,
-        _ => next.run(request).await,
-    };
-    jsonrpc_errors(response).await
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let inner = self.inner.clone();
+        let mut transport = self.transport.clone();
+        Box::pin(async move {
+            if let Some(refused) = admit(&inner, &mut request).await {
+                return Ok(drained(request, refused).await);
+            }
+            if inner.auth.as_ref().is_some_and(|a| a.step_up) {
+                request = match crate::step_up::check(&inner, request).await {
+                    Ok(request) => request,
+                    Err(refused) => return Ok(refused),
+                };
+            }
+            let Ok(response) = transport.call(request).await;
+            Ok(jsonrpc_errors(response.map(Body::new)).await)
+        })
+    }
 }
 
 /// Answers `response` to a request refused before its body was read. The

@@ -5,7 +5,6 @@ use axum::{
     body::{Body, Bytes},
     extract::Request,
     http::{HeaderMap, StatusCode},
-    middleware::Next,
     response::Response,
 };
 use rmcp::model::ProtocolVersion;
@@ -49,7 +48,9 @@ fn tool_from_headers(headers: &HeaderMap) -> Option<Option<String>> {
     Some(Some(name.to_owned()))
 }
 
-pub(crate) async fn check(inner: &Inner, request: Request, next: Next) -> Response {
+/// `Ok` passes the request on (its body read and put back when it had to be
+/// looked at); `Err` is the 403 (or 413) to answer.
+pub(crate) async fn check(inner: &Inner, request: Request) -> Result<Request, Response> {
     let (name, request) = match tool_from_headers(request.headers()) {
         Some(name) => (name, request),
         None => {
@@ -68,7 +69,7 @@ pub(crate) async fn check(inner: &Inner, request: Request, next: Next) -> Respon
                         axum::http::header::CONNECTION,
                         axum::http::HeaderValue::from_static("close"),
                     );
-                    return r;
+                    return Err(r);
                 }
             };
             let name = serde_json::from_slice::<Peek<'_>>(&bytes)
@@ -79,10 +80,10 @@ pub(crate) async fn check(inner: &Inner, request: Request, next: Next) -> Respon
         }
     };
     let Some(name) = name else {
-        return next.run(request).await;
+        return Ok(request);
     };
     let Some((def, _)) = inner.tools.get(&name) else {
-        return next.run(request).await; // the handler answers "unknown tool"
+        return Ok(request); // the handler answers "unknown tool"
     };
     let token = request
         .extensions()
@@ -113,12 +114,12 @@ pub(crate) async fn check(inner: &Inner, request: Request, next: Next) -> Respon
             quoted(&inner.resource_metadata_url()),
             quoted(&message),
         );
-        return json_error(
+        return Err(json_error(
             StatusCode::FORBIDDEN,
             "insufficient_scope",
             &message,
             Some(challenge),
-        );
+        ));
     }
-    next.run(request).await
+    Ok(request)
 }
