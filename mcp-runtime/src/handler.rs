@@ -78,7 +78,7 @@ impl ServerHandler for Handler {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(self.0.list.clone())
+        Ok(self.0.tools.list.clone())
     }
 
     /// Accepted so clients that set a level first keep working; the transport

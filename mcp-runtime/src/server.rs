@@ -28,9 +28,11 @@ pub struct McpServer {
     pub(crate) inner: Arc<Inner>,
 }
 
+/// The tools, in listing order: `defs[i]` is listed as `list.tools[i]`.
 pub(crate) struct Tools {
     pub(crate) defs: Vec<&'static ToolDef>,
-    pub(crate) listed: Vec<Tool>,
+    /// The `tools/list` answer, built once.
+    pub(crate) list: ListToolsResult,
     pub(crate) by_name: HashMap<&'static str, usize>,
 }
 
@@ -38,7 +40,7 @@ impl Tools {
     pub(crate) fn get(&self, name: &str) -> Option<(&'static ToolDef, &Tool)> {
         self.by_name
             .get(name)
-            .map(|&i| (self.defs[i], &self.listed[i]))
+            .map(|&i| (self.defs[i], &self.list.tools[i]))
     }
 }
 
@@ -52,7 +54,6 @@ pub(crate) struct Auth {
 
 pub(crate) struct Inner {
     pub(crate) tools: Tools,
-    pub(crate) list: ListToolsResult,
     pub(crate) info: ServerConfig,
     pub(crate) shared: Arc<Shared>,
     pub(crate) auth: Option<Auth>,
@@ -97,7 +98,7 @@ impl McpServer {
 
     /// The tools this server serves, as listed to clients.
     pub fn tools(&self) -> &[Tool] {
-        &self.inner.tools.listed
+        &self.inner.tools.list.tools
     }
 
     /// The scopes a tool requires, by tool name.
@@ -618,10 +619,9 @@ impl McpServerBuilder {
 
         Ok(McpServer {
             inner: Arc::new(Inner {
-                list: ListToolsResult::with_all_items(listed.clone()),
                 tools: Tools {
                     defs: kept,
-                    listed,
+                    list: ListToolsResult::with_all_items(listed),
                     by_name,
                 },
                 info,
