@@ -235,7 +235,12 @@ impl ToolContext {
         &self.request.ct
     }
 
-    /// The connected client, for notifications back to it.
+    /// The connected client, for notifications back to it (progress,
+    /// logging) while the call runs.
+    ///
+    /// The transport is stateless: requests *to* the client (sampling,
+    /// elicitation, roots) cannot be answered, because the client's reply
+    /// has no session to come back to. Use notifications only.
     pub fn peer(&self) -> &Peer<RoleServer> {
         &self.request.peer
     }
