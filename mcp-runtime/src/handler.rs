@@ -6,8 +6,14 @@ use std::sync::Arc;
 use rmcp::{
     ErrorData, RoleServer, ServerHandler,
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, ErrorCode, ListToolsResult,
-        PaginatedRequestParams, ServerConfig, SetLevelRequestParams, Tool,
+        CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestMethod,
+        CompleteRequestParams, CompleteResult, ErrorCode, GetPromptRequestMethod,
+        GetPromptRequestParams, GetPromptResponse, ListPromptsRequestMethod, ListPromptsResult,
+        ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
+        ListResourcesRequestMethod, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+        ReadResourceRequestMethod, ReadResourceRequestParams, ReadResourceResponse, ServerConfig,
+        SetLevelRequestParams, SubscribeRequestMethod, SubscribeRequestParams, Tool,
+        UnsubscribeRequestMethod, UnsubscribeRequestParams,
     },
     service::RequestContext,
 };
@@ -15,6 +21,7 @@ use tracing::{Instrument, field};
 
 use crate::{
     AccessToken,
+    resource::{Resources, not_found},
     server::Inner,
     token::CURRENT_TOKEN,
     tool::{CallContext, ToolDef},
@@ -68,6 +75,29 @@ fn token_of(context: &RequestContext<RoleServer>) -> Option<AccessToken> {
         .cloned()
 }
 
+impl Handler {
+    fn resources<M: rmcp::model::ConstString>(&self) -> Result<&Resources, ErrorData> {
+        self.0
+            .resources
+            .as_ref()
+            .ok_or_else(ErrorData::method_not_found::<M>)
+    }
+
+    /// `resources/subscribe` and `resources/unsubscribe`: acknowledged for a
+    /// served URI, with nothing to remember (see `McpServerBuilder::resource`).
+    fn acknowledge<M: rmcp::model::ConstString>(&self, uri: &str) -> Result<(), ErrorData> {
+        if self.resources::<M>()?.find(uri).is_none() {
+            return Err(not_found(uri));
+        }
+        tracing::debug!(
+            uri,
+            "{} acknowledged (stateless: no updates are sent)",
+            M::VALUE
+        );
+        Ok(())
+    }
+}
+
 impl ServerHandler for Handler {
     fn get_info(&self) -> ServerConfig {
         self.0.info.clone()
@@ -92,6 +122,98 @@ impl ServerHandler for Handler {
     ) -> Result<(), ErrorData> {
         tracing::debug!(level = ?request.level, "logging/setLevel");
         Ok(())
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Ok(self.resources::<ListResourcesRequestMethod>()?.list.clone())
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(self
+            .resources::<ListResourceTemplatesRequestMethod>()?
+            .template_list
+            .clone())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let resources = self.resources::<ReadResourceRequestMethod>()?;
+        let Some(reader) = resources.find(&request.uri) else {
+            return Err(not_found(&request.uri));
+        };
+        let read = reader.read(request);
+        CURRENT_TOKEN
+            .scope(token_of(&context), read)
+            .await
+            .map(ReadResourceResponse::from)
+    }
+
+    #[allow(deprecated)] // legacy-only in rmcp; what clients of 2025-11-25 send
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.acknowledge::<SubscribeRequestMethod>(&request.uri)
+    }
+
+    #[allow(deprecated)] // legacy-only in rmcp; what clients of 2025-11-25 send
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.acknowledge::<UnsubscribeRequestMethod>(&request.uri)
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        match &self.0.prompts {
+            Some(p) => Ok(p.list.clone()),
+            None => Err(ErrorData::method_not_found::<ListPromptsRequestMethod>()),
+        }
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let Some(prompts) = &self.0.prompts else {
+            return Err(ErrorData::method_not_found::<GetPromptRequestMethod>());
+        };
+        let get = prompts.get(request)?;
+        CURRENT_TOKEN
+            .scope(token_of(&context), get)
+            .await
+            .map(GetPromptResponse::from)
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        let Some(complete) = &self.0.complete else {
+            return Err(ErrorData::method_not_found::<CompleteRequestMethod>());
+        };
+        CURRENT_TOKEN
+            .scope(token_of(&context), complete(request))
+            .await
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

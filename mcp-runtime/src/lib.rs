@@ -17,6 +17,12 @@
 //! }
 //! ```
 //!
+//! Resources, resource templates, prompts and argument completion are added
+//! on the builder, each with rmcp's own model type for its listing and an
+//! async handler: see [`McpServerBuilder::resource`],
+//! [`McpServerBuilder::resource_template`], [`McpServerBuilder::prompt`] and
+//! [`McpServerBuilder::completion`].
+//!
 //! Serving every `#[tool]` in the binary is then one call:
 //!
 //! ```no_run
@@ -32,6 +38,8 @@ mod error_tool;
 mod handler;
 mod http;
 pub mod jwt;
+mod prompt;
+mod resource;
 mod result;
 mod scopes;
 mod serve;
@@ -55,6 +63,8 @@ pub use error_tool::ToolError;
 pub use jwt::JwtVerifier;
 #[doc(inline)]
 pub use mcp_macros::tool;
+pub use prompt::PromptArgs;
+pub use resource::UriParams;
 pub use rmcp;
 pub use scopes::{ScopeDecision, ScopeHierarchy, ScopeRule, decide, is_scope_token};
 pub use serve::shutdown_signal;

@@ -2,14 +2,23 @@
 
 use std::{collections::HashMap, fmt, net::SocketAddr, sync::Arc, time::Duration};
 
-use rmcp::model::{
-    CallToolResult, Implementation, JsonObject, ListToolsResult, ServerCapabilities, ServerConfig,
-    Tool,
+use std::future::Future;
+
+use rmcp::{
+    ErrorData,
+    model::{
+        CallToolResult, CompleteRequestParams, CompleteResult, GetPromptRequestParams,
+        GetPromptResult, Implementation, JsonObject, ListToolsResult, PromptsCapability,
+        ReadResourceRequestParams, ReadResourceResult, ResourcesCapability, ServerCapabilities,
+        ServerConfig, Tool,
+    },
 };
 use url::Url;
 
 use crate::{
-    AccessToken, Error, ScopeHierarchy, ScopeRule, TokenVerifier,
+    AccessToken, Error, PromptArgs, ScopeHierarchy, ScopeRule, TokenVerifier, UriParams,
+    prompt::{self, CompleteFn, Prompts},
+    resource::{self, Resources, ResourcesBuilder},
     tool::{self, CallContext, Shared, StateMap, ToolDef, ToolHandle},
 };
 
@@ -54,6 +63,9 @@ pub(crate) struct Auth {
 
 pub(crate) struct Inner {
     pub(crate) tools: Tools,
+    pub(crate) resources: Option<Resources>,
+    pub(crate) prompts: Option<Prompts>,
+    pub(crate) complete: Option<CompleteFn>,
     pub(crate) info: ServerConfig,
     pub(crate) shared: Arc<Shared>,
     pub(crate) auth: Option<Auth>,
@@ -189,6 +201,9 @@ pub struct McpServerBuilder {
     host: String,
     port: u16,
     explicit_tools: Option<Vec<&'static ToolDef>>,
+    resources: ResourcesBuilder,
+    prompts: Vec<(rmcp::model::Prompt, prompt::PromptFn)>,
+    complete: Option<CompleteFn>,
     states: StateMap,
     hierarchy: ScopeHierarchy,
     verifier: Option<Arc<dyn TokenVerifier>>,
@@ -214,6 +229,9 @@ impl Default for McpServerBuilder {
             host: DEFAULT_HOST.to_owned(),
             port: DEFAULT_PORT,
             explicit_tools: None,
+            resources: ResourcesBuilder::default(),
+            prompts: Vec::new(),
+            complete: None,
             states: StateMap::default(),
             hierarchy: ScopeHierarchy::default(),
             verifier: None,
@@ -356,6 +374,168 @@ impl McpServerBuilder {
     /// Adds shared state, handed to tools that take `State<T>`.
     pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
         self.states.insert(value);
+        self
+    }
+
+    /// Serves a resource: `resource` is listed by `resources/list` as given,
+    /// and `read` answers `resources/read` for its URI.
+    ///
+    /// `read` runs with the caller's token visible to
+    /// [`get_access_token`](crate::get_access_token); resources have no scope
+    /// rule of their own, so check scopes there if a resource needs them.
+    /// A URI that no resource or [template](Self::resource_template) serves is
+    /// answered with `-32002` (resource not found).
+    ///
+    /// `resources/subscribe` and `resources/unsubscribe` for a served URI are
+    /// acknowledged, but the `subscribe` capability is not advertised and no
+    /// `notifications/resources/updated` is ever sent: the transport is
+    /// stateless, so there is no session to send one on. Likewise the
+    /// listing never changes (no `listChanged`).
+    ///
+    /// ```
+    /// use mcp_runtime::McpServer;
+    /// use mcp_runtime::rmcp::model::{ReadResourceResult, Resource, ResourceContents};
+    ///
+    /// let server = McpServer::builder()
+    ///     .resource(
+    ///         Resource::new("docs://readme", "readme")
+    ///             .with_description("How to use this server.")
+    ///             .with_mime_type("text/markdown"),
+    ///         |request| async move {
+    ///             Ok(ReadResourceResult::new(vec![
+    ///                 ResourceContents::text("# Hello", request.uri).with_mime_type("text/markdown"),
+    ///             ]))
+    ///         },
+    ///     )
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn resource<F, Fut>(mut self, resource: rmcp::model::Resource, read: F) -> Self
+    where
+        F: Fn(ReadResourceRequestParams) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ReadResourceResult, ErrorData>> + Send + 'static,
+    {
+        self.resources
+            .resources
+            .push((resource, resource::read_fn(read)));
+        self
+    }
+
+    /// Serves the resources a URI template describes: `template` is listed by
+    /// `resources/templates/list`, and `read` answers `resources/read` for
+    /// every URI that matches it and is not a [resource](Self::resource) of
+    /// its own, with the template's variables taken from the URI.
+    ///
+    /// Only simple `{name}` variables (RFC 6570 level 1) are supported; each
+    /// matches one or more characters other than `/`, `?` and `#`, and its
+    /// value is percent-decoded. [`build`](Self::build) refuses other
+    /// templates. Templates are tried in the order they were added.
+    /// Otherwise as [`resource`](Self::resource).
+    ///
+    /// ```
+    /// use mcp_runtime::McpServer;
+    /// use mcp_runtime::rmcp::model::{ReadResourceResult, ResourceContents, ResourceTemplate};
+    ///
+    /// let server = McpServer::builder()
+    ///     .resource_template(
+    ///         ResourceTemplate::new("todo://items/{id}", "todo-item")
+    ///             .with_description("One todo item, as JSON.")
+    ///             .with_mime_type("application/json"),
+    ///         |request, vars| async move {
+    ///             let body = serde_json::json!({ "id": vars["id"], "done": false });
+    ///             Ok(ReadResourceResult::new(vec![
+    ///                 ResourceContents::text(body.to_string(), request.uri)
+    ///                     .with_mime_type("application/json"),
+    ///             ]))
+    ///         },
+    ///     )
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn resource_template<F, Fut>(
+        mut self,
+        template: rmcp::model::ResourceTemplate,
+        read: F,
+    ) -> Self
+    where
+        F: Fn(ReadResourceRequestParams, UriParams) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ReadResourceResult, ErrorData>> + Send + 'static,
+    {
+        self.resources
+            .templates
+            .push((template, resource::template_fn(read)));
+        self
+    }
+
+    /// Serves a prompt: `prompt` is listed by `prompts/list` as given, and
+    /// `get` answers `prompts/get` for its name.
+    ///
+    /// `get` receives the arguments as strings by name. A call that lacks an
+    /// argument the prompt declares `required`, or that sends a non-string
+    /// value, is refused with `-32602` (invalid params) before `get` runs, as
+    /// is an unknown prompt name. `get` runs with the caller's token visible
+    /// to [`get_access_token`](crate::get_access_token).
+    ///
+    /// ```
+    /// use mcp_runtime::McpServer;
+    /// use mcp_runtime::rmcp::model::{GetPromptResult, Prompt, PromptArgument, PromptMessage, Role};
+    ///
+    /// let server = McpServer::builder()
+    ///     .prompt(
+    ///         Prompt::new(
+    ///             "review",
+    ///             Some("Asks for a code review."),
+    ///             Some(vec![PromptArgument::new("language").with_required(true)]),
+    ///         ),
+    ///         |_request, args| async move {
+    ///             let text = format!("Review this {} code for bugs.", args["language"]);
+    ///             Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]))
+    ///         },
+    ///     )
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn prompt<F, Fut>(mut self, prompt: rmcp::model::Prompt, get: F) -> Self
+    where
+        F: Fn(GetPromptRequestParams, PromptArgs) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<GetPromptResult, ErrorData>> + Send + 'static,
+    {
+        self.prompts.push((prompt, prompt::prompt_fn(get)));
+        self
+    }
+
+    /// Answers `completion/complete` (argument autocompletion for prompts
+    /// and resource templates) with `complete`, and advertises the
+    /// `completions` capability. Without it the method is not offered. A
+    /// second call replaces the first.
+    ///
+    /// ```
+    /// use mcp_runtime::McpServer;
+    /// use mcp_runtime::rmcp::model::{CompleteResult, CompletionInfo};
+    ///
+    /// const LANGUAGES: [&str; 3] = ["python", "ruby", "rust"];
+    ///
+    /// let server = McpServer::builder()
+    ///     .completion(|request| async move {
+    ///         let mut info = CompletionInfo::default();
+    ///         if request.argument.name == "language" {
+    ///             info.values = LANGUAGES
+    ///                 .iter()
+    ///                 .filter(|l| l.starts_with(&request.argument.value))
+    ///                 .map(|l| l.to_string())
+    ///                 .collect();
+    ///         }
+    ///         Ok(CompleteResult::new(info))
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// ```
+    pub fn completion<F, Fut>(mut self, complete: F) -> Self
+    where
+        F: Fn(CompleteRequestParams) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<CompleteResult, ErrorData>> + Send + 'static,
+    {
+        self.complete = Some(prompt::complete_fn(complete));
         self
     }
 
@@ -606,13 +786,28 @@ impl McpServerBuilder {
         // Logging is deprecated by SEP-2577, but clients of the earlier
         // revisions still ask for it.
         #[allow(deprecated)]
-        let mut info = ServerConfig::new(
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_logging()
-                .build(),
-        )
-        .with_server_info(implementation);
+        let mut capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_logging()
+            .build();
+        let resources = if self.resources.is_empty() {
+            None
+        } else {
+            // No `subscribe` and no `listChanged`: a stateless server has no
+            // session to send notifications on (see `resource`).
+            capabilities.resources = Some(ResourcesCapability::default());
+            Some(self.resources.build()?)
+        };
+        let prompts = if self.prompts.is_empty() {
+            None
+        } else {
+            capabilities.prompts = Some(PromptsCapability::default());
+            Some(Prompts::build(self.prompts)?)
+        };
+        if self.complete.is_some() {
+            capabilities.completions = Some(JsonObject::new());
+        }
+        let mut info = ServerConfig::new(capabilities).with_server_info(implementation);
         if let Some(i) = self.instructions {
             info = info.with_instructions(i);
         }
@@ -624,6 +819,9 @@ impl McpServerBuilder {
                     list: ListToolsResult::with_all_items(listed),
                     by_name,
                 },
+                resources,
+                prompts,
+                complete: self.complete,
                 info,
                 shared: Arc::new(Shared {
                     states: self.states,

@@ -1,0 +1,352 @@
+//! Resources, resource templates, prompts and completions over the HTTP app
+//! in process (`oneshot`).
+
+use axum::{Router, body::Body};
+use http::{Request, header};
+use http_body_util::BodyExt;
+use mcp_runtime::{
+    AccessToken, Error, McpServer, McpServerBuilder, StaticTokenVerifier, get_access_token,
+    rmcp::model::{
+        CompleteResult, CompletionInfo, ContentBlock, GetPromptResult, Prompt, PromptArgument,
+        PromptMessage, ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role,
+    },
+};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+fn builder() -> McpServerBuilder {
+    McpServer::builder()
+        .name("catalog")
+        .resource(
+            Resource::new("test://hello", "hello")
+                .with_description("A greeting")
+                .with_mime_type("text/plain"),
+            |request| async move {
+                Ok(ReadResourceResult::new(vec![ResourceContents::text(
+                    "Hello, world.",
+                    request.uri,
+                )]))
+            },
+        )
+        .resource(
+            Resource::new("test://whoami", "whoami").with_description("The caller"),
+            |request| async move {
+                let who = get_access_token()
+                    .map(|t| t.subject().to_owned())
+                    .unwrap_or_else(|| "nobody".to_owned());
+                Ok(ReadResourceResult::new(vec![ResourceContents::text(
+                    who,
+                    request.uri,
+                )]))
+            },
+        )
+        .resource_template(
+            ResourceTemplate::new("test://items/{id}/notes/{note}", "item-note")
+                .with_description("A note of an item"),
+            |request, vars| async move {
+                let text = format!("item {} note {}", vars["id"], vars["note"]);
+                Ok(ReadResourceResult::new(vec![ResourceContents::text(
+                    text,
+                    request.uri,
+                )]))
+            },
+        )
+        .prompt(
+            Prompt::new(
+                "greet",
+                Some("Greets someone"),
+                Some(vec![
+                    PromptArgument::new("name").with_required(true),
+                    PromptArgument::new("mood"),
+                ]),
+            ),
+            |_, args| async move {
+                let mood = args.get("mood").map_or("kindly", String::as_str);
+                Ok(GetPromptResult::new(vec![
+                    PromptMessage::new_text(Role::User, format!("Greet {} {mood}.", args["name"])),
+                    PromptMessage::new(
+                        Role::User,
+                        ContentBlock::resource(ResourceContents::text("x", "test://hello")),
+                    ),
+                ]))
+            },
+        )
+        .completion(|request| async move {
+            let mut info = CompletionInfo::default();
+            if request.r#ref.as_prompt_name() == Some("greet") {
+                info.values = ["alice", "albert", "bob"]
+                    .into_iter()
+                    .filter(|n| n.starts_with(&request.argument.value))
+                    .map(str::to_owned)
+                    .collect();
+            }
+            Ok(CompleteResult::new(info))
+        })
+}
+
+fn app() -> Router {
+    builder().build().unwrap().into_router()
+}
+
+async fn rpc_with(app: Router, method: &str, params: Value, token: Option<&str>) -> Value {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+    let mut req = Request::post("/mcp")
+        .header(header::HOST, "localhost:3002")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18");
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let res = app
+        .oneshot(req.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+async fn rpc(method: &str, params: Value) -> Value {
+    rpc_with(app(), method, params, None).await
+}
+
+const INIT: &str = "initialize";
+
+fn init_params() -> Value {
+    json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}})
+}
+
+#[tokio::test]
+async fn capabilities_are_advertised_only_for_what_was_added() {
+    let v = rpc(INIT, init_params()).await;
+    let caps = &v["result"]["capabilities"];
+    assert_eq!(caps["resources"], json!({}), "no subscribe, no listChanged");
+    assert_eq!(caps["prompts"], json!({}));
+    assert_eq!(caps["completions"], json!({}));
+    assert!(caps["tools"].is_object());
+
+    let bare = McpServer::builder().build().unwrap().into_router();
+    let v = rpc_with(bare.clone(), INIT, init_params(), None).await;
+    let caps = v["result"]["capabilities"].as_object().unwrap();
+    for absent in ["resources", "prompts", "completions"] {
+        assert!(!caps.contains_key(absent), "{absent}: {caps:?}");
+    }
+    for method in [
+        "resources/list",
+        "resources/templates/list",
+        "prompts/list",
+        "completion/complete",
+    ] {
+        let v = rpc_with(bare.clone(), method, json!({}), None).await;
+        assert_eq!(v["error"]["code"], -32601, "{method}: {v}");
+    }
+    let v = rpc_with(bare, "resources/read", json!({"uri": "test://hello"}), None).await;
+    assert_eq!(v["error"]["code"], -32601, "{v}");
+}
+
+#[tokio::test]
+async fn resources_and_templates_are_listed_as_given() {
+    let v = rpc("resources/list", json!({})).await;
+    assert_eq!(
+        v["result"]["resources"],
+        json!([
+            {"uri": "test://hello", "name": "hello", "description": "A greeting", "mimeType": "text/plain"},
+            {"uri": "test://whoami", "name": "whoami", "description": "The caller"},
+        ])
+    );
+    let v = rpc("resources/templates/list", json!({})).await;
+    assert_eq!(
+        v["result"]["resourceTemplates"],
+        json!([{"uriTemplate": "test://items/{id}/notes/{note}", "name": "item-note", "description": "A note of an item"}])
+    );
+}
+
+#[tokio::test]
+async fn a_resource_is_read_by_its_handler() {
+    let v = rpc("resources/read", json!({"uri": "test://hello"})).await;
+    assert_eq!(
+        v["result"]["contents"],
+        json!([{"uri": "test://hello", "mimeType": "text/plain", "text": "Hello, world."}])
+    );
+}
+
+#[tokio::test]
+async fn a_template_gets_its_variables_from_the_uri() {
+    let v = rpc(
+        "resources/read",
+        json!({"uri": "test://items/42/notes/first%20one"}),
+    )
+    .await;
+    assert_eq!(
+        v["result"]["contents"][0]["text"], "item 42 note first one",
+        "{v}"
+    );
+    assert_eq!(
+        v["result"]["contents"][0]["uri"],
+        "test://items/42/notes/first%20one"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_uri_is_resource_not_found() {
+    for uri in [
+        "test://nope",
+        "test://items/42/notes",
+        "test://items/4/2/notes/x",
+    ] {
+        let v = rpc("resources/read", json!({"uri": uri})).await;
+        assert_eq!(v["error"]["code"], -32002, "{uri}: {v}");
+        assert_eq!(v["error"]["message"], format!("Resource not found: {uri}"));
+        assert_eq!(v["error"]["data"], json!({"uri": uri}));
+    }
+}
+
+#[tokio::test]
+async fn subscriptions_are_acknowledged_for_served_uris_only() {
+    for method in ["resources/subscribe", "resources/unsubscribe"] {
+        for uri in ["test://hello", "test://items/1/notes/2"] {
+            let v = rpc(method, json!({"uri": uri})).await;
+            assert_eq!(v["result"], json!({}), "{method} {uri}: {v}");
+        }
+        let v = rpc(method, json!({"uri": "test://nope"})).await;
+        assert_eq!(v["error"]["code"], -32002, "{method}: {v}");
+    }
+}
+
+#[tokio::test]
+async fn handlers_see_the_callers_token() {
+    let verifier = StaticTokenVerifier::new().with_token("t", AccessToken::new("t", "carol"));
+    let app = builder().verifier(verifier).build().unwrap().into_router();
+    let v = rpc_with(
+        app,
+        "resources/read",
+        json!({"uri": "test://whoami"}),
+        Some("t"),
+    )
+    .await;
+    assert_eq!(v["result"]["contents"][0]["text"], "carol", "{v}");
+}
+
+#[tokio::test]
+async fn prompts_are_listed_and_rendered_with_their_arguments() {
+    let v = rpc("prompts/list", json!({})).await;
+    assert_eq!(
+        v["result"]["prompts"],
+        json!([{
+            "name": "greet",
+            "description": "Greets someone",
+            "arguments": [{"name": "name", "required": true}, {"name": "mood"}],
+        }])
+    );
+    let v = rpc(
+        "prompts/get",
+        json!({"name": "greet", "arguments": {"name": "Ann", "mood": "warmly"}}),
+    )
+    .await;
+    let messages = &v["result"]["messages"];
+    assert_eq!(
+        messages[0],
+        json!({"role": "user", "content": {"type": "text", "text": "Greet Ann warmly."}})
+    );
+    assert_eq!(messages[1]["content"]["type"], "resource");
+    assert_eq!(messages[1]["content"]["resource"]["uri"], "test://hello");
+    let v = rpc(
+        "prompts/get",
+        json!({"name": "greet", "arguments": {"name": "Ann"}}),
+    )
+    .await;
+    assert_eq!(
+        v["result"]["messages"][0]["content"]["text"],
+        "Greet Ann kindly."
+    );
+}
+
+#[tokio::test]
+async fn bad_prompt_requests_are_invalid_params() {
+    let cases = [
+        (json!({"name": "nope"}), "Unknown prompt: nope"),
+        (
+            json!({"name": "greet"}),
+            "Missing required argument `name` of prompt `greet`",
+        ),
+        (
+            json!({"name": "greet", "arguments": {"mood": "x"}}),
+            "Missing required argument `name` of prompt `greet`",
+        ),
+        (
+            json!({"name": "greet", "arguments": {"name": 7}}),
+            "Argument `name` of prompt `greet` must be a string",
+        ),
+    ];
+    for (params, message) in cases {
+        let v = rpc("prompts/get", params.clone()).await;
+        assert_eq!(v["error"]["code"], -32602, "{params}: {v}");
+        assert_eq!(v["error"]["message"], message);
+    }
+}
+
+#[tokio::test]
+async fn completion_is_answered_by_the_hook() {
+    let v = rpc(
+        "completion/complete",
+        json!({"ref": {"type": "ref/prompt", "name": "greet"}, "argument": {"name": "name", "value": "al"}}),
+    )
+    .await;
+    assert_eq!(
+        v["result"]["completion"]["values"],
+        json!(["alice", "albert"]),
+        "{v}"
+    );
+    let v = rpc(
+        "completion/complete",
+        json!({"ref": {"type": "ref/resource", "uri": "test://items/{id}/notes/{note}"}, "argument": {"name": "id", "value": ""}}),
+    )
+    .await;
+    assert_eq!(v["result"]["completion"]["values"], json!([]), "{v}");
+}
+
+fn config_error(result: Result<McpServer, Error>) -> (String, String) {
+    match result {
+        Err(Error::Config { name, message }) => (name, message),
+        other => panic!("expected a configuration error, got {other:?}"),
+    }
+}
+
+#[test]
+fn duplicates_and_unsupported_templates_are_refused_at_build() {
+    let read = |request: mcp_runtime::rmcp::model::ReadResourceRequestParams| async move {
+        Ok(ReadResourceResult::new(vec![ResourceContents::text(
+            "",
+            request.uri,
+        )]))
+    };
+    let (name, message) = config_error(
+        McpServer::builder()
+            .resource(Resource::new("a://x", "one"), read)
+            .resource(Resource::new("a://x", "two"), read)
+            .build(),
+    );
+    assert_eq!(name, "McpServerBuilder::resource");
+    assert_eq!(message, "two resources have the URI `a://x`");
+
+    let (name, message) = config_error(
+        McpServer::builder()
+            .resource_template(ResourceTemplate::new("a://{+path}", "t"), move |r, _| {
+                read(r)
+            })
+            .build(),
+    );
+    assert_eq!(name, "McpServerBuilder::resource_template");
+    assert!(message.starts_with("`a://{+path}`: "), "{message}");
+
+    let get = |_, _| async { Ok(GetPromptResult::new(vec![])) };
+    let (name, message) = config_error(
+        McpServer::builder()
+            .prompt(Prompt::new("p", None::<String>, None), get)
+            .prompt(Prompt::new("p", None::<String>, None), get)
+            .build(),
+    );
+    assert_eq!(name, "McpServerBuilder::prompt");
+    assert_eq!(message, "two prompts are named `p`");
+}
