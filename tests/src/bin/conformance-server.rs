@@ -1,7 +1,9 @@
 //! The fixture server for the official MCP conformance suite
 //! (`@modelcontextprotocol/conformance server --url …`), written the way a
 //! user of the framework would write it: ordinary functions under `#[tool]`,
-//! served by `McpServer`. No authentication (the suite has no auth scenarios).
+//! plus resources, a resource template, prompts and a completion hook added
+//! on the builder, served by `McpServer`. No authentication (the suite has no
+//! auth scenarios).
 //!
 //! ```text
 //! conformance-server [--port N]      # or PORT=N; 0 (the default) = a free port
@@ -11,14 +13,18 @@
 //! `{"ready":true,"url":"http://127.0.0.1:PORT/mcp","port":PORT}`.
 //! It stops on SIGTERM or Ctrl-C. Run by `tests/e2e/conformance/run.sh`.
 //!
-//! Tool names, arguments and results are those the suite's scenarios call
-//! (see the scenario descriptions printed by the suite).
+//! Tool, resource and prompt names, URIs, arguments and results are those the
+//! suite's scenarios use (see the scenario descriptions printed by the suite).
 
 use std::{process::ExitCode, time::Duration};
 
 use mcp_runtime::{
-    Args, McpServer, ToolContext, ToolError,
-    rmcp::model::{CallToolResult, ContentBlock, ProgressNotificationParam, ResourceContents},
+    Args, McpServer, McpServerBuilder, ToolContext, ToolError,
+    rmcp::model::{
+        CallToolResult, CompleteRequestParams, CompleteResult, CompletionInfo, ContentBlock,
+        GetPromptResult, ProgressNotificationParam, Prompt, PromptArgument, PromptMessage,
+        ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role,
+    },
     tool,
 };
 use schemars::JsonSchema;
@@ -172,6 +178,152 @@ fn json_schema_2020_12_tool(Args(person): Args<Person>) -> String {
     )
 }
 
+/// The resources, the resource template, the prompts and the completion hook
+/// of the `resources-*`, `prompts-*` and `completion-complete` scenarios.
+fn with_resources_and_prompts(builder: McpServerBuilder) -> McpServerBuilder {
+    builder
+        .resource(
+            Resource::new("test://static-text", "static-text")
+                .with_description("A static text resource")
+                .with_mime_type("text/plain"),
+            |request| async move {
+                Ok(ReadResourceResult::new(vec![ResourceContents::text(
+                    "This is the content of the static text resource.",
+                    request.uri,
+                )]))
+            },
+        )
+        .resource(
+            Resource::new("test://static-binary", "static-binary")
+                .with_description("A static binary resource (a 1x1 PNG)")
+                .with_mime_type("image/png"),
+            |request| async move {
+                Ok(ReadResourceResult::new(vec![
+                    ResourceContents::blob(PNG_1X1, request.uri).with_mime_type("image/png"),
+                ]))
+            },
+        )
+        .resource(
+            Resource::new("test://watched-resource", "watched-resource")
+                .with_description("A resource clients subscribe to (it never changes)")
+                .with_mime_type("text/plain"),
+            |request| async move {
+                Ok(ReadResourceResult::new(vec![ResourceContents::text(
+                    "This resource is watched.",
+                    request.uri,
+                )]))
+            },
+        )
+        .resource_template(
+            ResourceTemplate::new("test://template/{id}/data", "template-data")
+                .with_description("Data for an id, as JSON")
+                .with_mime_type("application/json"),
+            |request, vars| async move {
+                let id = &vars["id"];
+                let body =
+                    json!({"id": id, "templateTest": true, "data": format!("Data for ID: {id}")});
+                Ok(ReadResourceResult::new(vec![
+                    ResourceContents::text(body.to_string(), request.uri)
+                        .with_mime_type("application/json"),
+                ]))
+            },
+        )
+        .prompt(
+            Prompt::new(
+                "test_simple_prompt",
+                Some("A simple prompt without arguments"),
+                None,
+            ),
+            |_, _| async {
+                Ok(GetPromptResult::new(vec![PromptMessage::new_text(
+                    Role::User,
+                    "This is a simple prompt for testing.",
+                )]))
+            },
+        )
+        .prompt(
+            Prompt::new(
+                "test_prompt_with_arguments",
+                Some("A prompt with two required arguments"),
+                Some(vec![
+                    PromptArgument::new("arg1")
+                        .with_description("First test argument")
+                        .with_required(true),
+                    PromptArgument::new("arg2")
+                        .with_description("Second test argument")
+                        .with_required(true),
+                ]),
+            ),
+            |_, args| async move {
+                let text = format!(
+                    "Prompt with arguments: arg1='{}', arg2='{}'",
+                    args["arg1"], args["arg2"]
+                );
+                Ok(GetPromptResult::new(vec![PromptMessage::new_text(
+                    Role::User,
+                    text,
+                )]))
+            },
+        )
+        .prompt(
+            Prompt::new(
+                "test_prompt_with_embedded_resource",
+                Some("A prompt that embeds a resource"),
+                Some(vec![
+                    PromptArgument::new("resourceUri")
+                        .with_description("URI of the resource to embed")
+                        .with_required(true),
+                ]),
+            ),
+            |_, args| async move {
+                let embedded = ResourceContents::text(
+                    "Embedded resource content for testing.",
+                    args["resourceUri"].clone(),
+                );
+                Ok(GetPromptResult::new(vec![
+                    PromptMessage::new(Role::User, ContentBlock::resource(embedded)),
+                    PromptMessage::new_text(
+                        Role::User,
+                        "Please process the embedded resource above.",
+                    ),
+                ]))
+            },
+        )
+        .prompt(
+            Prompt::new(
+                "test_prompt_with_image",
+                Some("A prompt with an image"),
+                None,
+            ),
+            |_, _| async {
+                Ok(GetPromptResult::new(vec![
+                    PromptMessage::new(Role::User, ContentBlock::image(PNG_1X1, "image/png")),
+                    PromptMessage::new_text(Role::User, "Please analyze the image above."),
+                ]))
+            },
+        )
+        .completion(complete)
+}
+
+/// Suggestions for the arguments of `test_prompt_with_arguments`: the words
+/// of a fixed list that start with what was typed.
+async fn complete(
+    request: CompleteRequestParams,
+) -> Result<CompleteResult, mcp_runtime::rmcp::ErrorData> {
+    const WORDS: [&str; 4] = ["paris", "park", "party", "test"];
+    let mut info = CompletionInfo::default();
+    if request.r#ref.as_prompt_name() == Some("test_prompt_with_arguments") {
+        info.values = WORDS
+            .iter()
+            .filter(|w| w.starts_with(&request.argument.value))
+            .map(|w| (*w).to_owned())
+            .collect();
+        info.total = Some(info.values.len() as u32);
+        info.has_more = Some(false);
+    }
+    Ok(CompleteResult::new(info))
+}
+
 fn port_from_args() -> Result<u16, String> {
     let mut port = match std::env::var("PORT") {
         Ok(v) if !v.trim().is_empty() => Some(v),
@@ -201,7 +353,7 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-    let server = McpServer::builder()
+    let server = with_resources_and_prompts(McpServer::builder())
         .name("conformance-server")
         .title("mcp-runtime conformance fixture")
         .version(env!("CARGO_PKG_VERSION"))
