@@ -149,9 +149,10 @@ tokio::task_local! {
     pub(crate) static CURRENT_TOKEN: Option<AccessToken>;
 }
 
-/// The access token of the tool call being served, from anywhere inside it.
+/// The access token of the request being served (a tool call, a resource
+/// read, a prompt), from anywhere inside its handler.
 ///
-/// Returns `None` outside a tool call, or when the server runs without
+/// Returns `None` outside a handler, or when the server runs without
 /// authentication.
 ///
 /// ```
