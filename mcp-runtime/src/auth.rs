@@ -503,6 +503,7 @@ impl AuthProvider for DevProvider {
         })
         .to_string();
         let json = |body: String| {
+            let body = axum::body::Bytes::from(body);
             move || {
                 let body = body.clone();
                 async move { ([(header::CONTENT_TYPE, "application/json")], body) }

@@ -44,8 +44,8 @@ pub(crate) fn unknown_tool(name: &str) -> ErrorData {
 pub(crate) async fn run(
     def: &'static ToolDef,
     cx: CallContext,
-    token: Option<AccessToken>,
 ) -> Result<CallToolResult, ErrorData> {
+    let token = cx.token.clone();
     let span = tracing::info_span!(
         "tool_call",
         tool = def.name,
@@ -228,14 +228,13 @@ impl ServerHandler for Handler {
         let Some((def, _)) = self.0.tools.get(&request.name) else {
             return Err(unknown_tool(&request.name));
         };
-        let token = token_of(&context);
         let cx = CallContext::new(
             def.name,
             request.arguments,
-            token.clone(),
+            token_of(&context),
             self.0.shared.clone(),
             Some(context),
         );
-        run(def, cx, token).await.map(CallToolResponse::from)
+        run(def, cx).await.map(CallToolResponse::from)
     }
 }

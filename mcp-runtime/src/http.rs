@@ -69,7 +69,7 @@ impl McpServer {
         );
 
         if let Some(auth) = &inner.auth {
-            let doc = Arc::new(resource_metadata(&inner, auth));
+            let doc = bytes::Bytes::from(resource_metadata(&inner, auth));
             let serve_doc = move || {
                 let doc = doc.clone();
                 async move {
@@ -78,7 +78,7 @@ impl McpServer {
                             (header::CONTENT_TYPE, "application/json"),
                             (header::CACHE_CONTROL, "public, max-age=3600"),
                         ],
-                        doc.as_ref().clone(),
+                        doc,
                     )
                 }
             };
@@ -123,8 +123,6 @@ fn resource_metadata(inner: &Inner, auth: &Auth) -> String {
     .expect("metadata serialises")
 }
 
-/// Origin, then bearer token (and step-up), then the transport; plain-text
-/// transport errors rewritten as JSON-RPC errors.
 /// The transport behind the per-request policy: Origin, then bearer token
 /// (and step-up), then the transport, whose plain-text errors are rewritten
 /// as JSON-RPC errors. A service of its own rather than axum middleware,
@@ -211,20 +209,17 @@ async fn jsonrpc_errors(response: Response) -> Response {
         .unwrap_or_default();
     let text = String::from_utf8_lossy(&text);
     let text = text.trim();
-    let code = if text.starts_with("fail to deserialize request body")
-        && !text.contains("unrecognized JSON-RPC message")
-    {
-        -32700
+    let (code, message) = if text.contains("unrecognized JSON-RPC message") {
+        (
+            -32600,
+            "Invalid request: expected one JSON-RPC request or notification (batches are not supported)",
+        )
+    } else if text.starts_with("fail to deserialize request body") {
+        (-32700, "Parse error: the body is not valid JSON")
+    } else if text.is_empty() {
+        (-32600, status.canonical_reason().unwrap_or("Bad request"))
     } else {
-        -32600
-    };
-    let message = match code {
-        -32700 => "Parse error: the body is not valid JSON".to_owned(),
-        _ if text.contains("unrecognized JSON-RPC message") => {
-            "Invalid request: expected one JSON-RPC request or notification (batches are not supported)".to_owned()
-        }
-        _ if text.is_empty() => status.canonical_reason().unwrap_or("Bad request").to_owned(),
-        _ => text.to_owned(),
+        (-32600, text)
     };
     let body = json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
     parts.headers.insert(
@@ -274,26 +269,52 @@ fn public_cors() -> CorsLayer {
         .max_age(Duration::from_secs(3600))
 }
 
-/// Whether `origin` (`scheme://host[:port]`) matches one of `allowed`, where an
-/// entry ending in `:*` matches any port.
-pub(crate) fn origin_allowed(allowed: &[String], origin: &str) -> bool {
-    let Ok(url) = url::Url::parse(origin) else {
-        return allowed.iter().any(|a| a == origin); // e.g. "null"
-    };
-    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
-        return false;
-    };
-    allowed.iter().any(|entry| {
+/// One entry of the Origin allow-list, parsed once at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AllowedOrigin {
+    /// `scheme://host[:port]`; `port: None` (from `:*`) matches any port.
+    Url {
+        scheme: String,
+        host: String,
+        port: Option<u16>,
+    },
+    /// Anything else (e.g. `null`), compared as written.
+    Exact(String),
+}
+
+impl AllowedOrigin {
+    pub(crate) fn parse(entry: &str) -> Self {
         let (base, any_port) = match entry.strip_suffix(":*") {
             Some(b) => (b, true),
-            None => (entry.as_str(), false),
+            None => (entry, false),
         };
-        let Ok(a) = url::Url::parse(base) else {
-            return entry == origin;
-        };
-        a.scheme() == url.scheme()
-            && a.host_str() == Some(host)
-            && (any_port || a.port_or_known_default() == Some(port))
+        match url::Url::parse(base) {
+            Ok(u) if u.host_str().is_some() => AllowedOrigin::Url {
+                scheme: u.scheme().to_owned(),
+                host: u.host_str().unwrap_or_default().to_owned(),
+                port: if any_port {
+                    None
+                } else {
+                    u.port_or_known_default()
+                },
+            },
+            _ => AllowedOrigin::Exact(entry.to_owned()),
+        }
+    }
+}
+
+/// Whether `origin` (`scheme://host[:port]`) matches one of `allowed`.
+pub(crate) fn origin_allowed(allowed: &[AllowedOrigin], origin: &str) -> bool {
+    let parsed = url::Url::parse(origin).ok();
+    let target = parsed
+        .as_ref()
+        .and_then(|u| Some((u.scheme(), u.host_str()?, u.port_or_known_default()?)));
+    allowed.iter().any(|entry| match (entry, target) {
+        (AllowedOrigin::Exact(e), _) => e == origin,
+        (AllowedOrigin::Url { scheme, host, port }, Some((s, h, p))) => {
+            scheme == s && host == h && port.is_none_or(|port| port == p)
+        }
+        (AllowedOrigin::Url { .. }, None) => false,
     })
 }
 

@@ -161,8 +161,6 @@ pub async fn invoke(
         states: Default::default(),
         hierarchy: Default::default(),
     });
-    let cx = CallContext::new(def.name, arguments, token.clone(), shared, None);
-    crate::token::CURRENT_TOKEN
-        .scope(token, (def.call)(cx))
-        .await
+    let cx = CallContext::new(def.name, arguments, token, shared, None);
+    crate::handler::run(def, cx).await
 }

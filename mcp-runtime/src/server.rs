@@ -72,7 +72,7 @@ pub(crate) struct Inner {
     pub(crate) base_url: Url,
     pub(crate) bind: SocketAddr,
     pub(crate) allowed_hosts: Vec<String>,
-    pub(crate) allowed_origins: Vec<String>,
+    pub(crate) allowed_origins: Vec<crate::http::AllowedOrigin>,
     pub(crate) max_body_bytes: usize,
     pub(crate) json_response: bool,
     pub(crate) extra_routes: Option<axum::Router>,
@@ -147,14 +147,8 @@ impl McpServer {
         let Some((def, _)) = self.inner.tools.get(name) else {
             return Err(crate::handler::unknown_tool(name));
         };
-        let cx = CallContext::new(
-            def.name,
-            arguments,
-            token.clone(),
-            self.inner.shared.clone(),
-            None,
-        );
-        crate::handler::run(def, cx, token).await
+        let cx = CallContext::new(def.name, arguments, token, self.inner.shared.clone(), None);
+        crate::handler::run(def, cx).await
     }
 }
 
@@ -750,13 +744,16 @@ impl McpServerBuilder {
             }
         }
 
-        let mut allowed_origins = vec![
+        let allowed_origins = [
             base_url.origin().ascii_serialization(),
             "http://localhost:*".to_owned(),
             "http://127.0.0.1:*".to_owned(),
             "http://[::1]:*".to_owned(),
-        ];
-        allowed_origins.extend(self.allowed_origins);
+        ]
+        .iter()
+        .chain(&self.allowed_origins)
+        .map(|o| crate::http::AllowedOrigin::parse(o))
+        .collect();
 
         let mut scopes: Vec<String> = Vec::new();
         for def in &kept {
