@@ -4,6 +4,7 @@
 //! parsing lets every error name the key and show the fix.
 
 use proc_macro2::Span;
+use quote::{ToTokens, quote};
 use syn::{
     Ident, LitBool, LitStr, Path, Token, bracketed,
     ext::IdentExt,
@@ -73,6 +74,16 @@ pub(crate) struct Attrs {
     /// `scope`, `scopes` and `any_scope` share one slot: a tool has one rule.
     pub(crate) scopes: Slot<Scopes>,
     pub(crate) krate: Slot<Path>,
+}
+
+impl Attrs {
+    /// The runtime crate: `::mcp_runtime` unless `crate = ...` says otherwise.
+    pub(crate) fn krate(&self) -> proc_macro2::TokenStream {
+        match self.krate.value() {
+            Some(path) => path.to_token_stream(),
+            None => quote!(::mcp_runtime),
+        }
+    }
 }
 
 /// A value set at most once, with the key that set it (for error spans).

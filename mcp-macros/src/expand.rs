@@ -53,19 +53,11 @@ pub(crate) fn expand(tool: &Tool<'_>) -> TokenStream {
         .filter(|a| a.path().is_ident("cfg"))
         .collect();
 
+    let handle = handle_struct(&quote!(#(#cfgs)*), vis, ident);
     quote! {
         #item
 
-        #(#cfgs)*
-        #[allow(
-            non_camel_case_types,
-            dead_code,
-            missing_docs,
-            missing_debug_implementations,
-            unreachable_pub
-        )]
-        #[doc(hidden)]
-        #vis struct #ident {}
+        #handle
 
         #(#cfgs)*
         // Calling a `#[deprecated]` tool is the registration's job, not a use.
@@ -332,5 +324,26 @@ fn convert(p: &TokenStream, output: &Output<'_>, value: &str) -> TokenStream {
                 }
             }
         }
+    }
+}
+
+/// The handle type `#[tool] fn foo` defines beside the function: a unit
+/// struct `foo` in the type namespace (also emitted, as a stub, on error).
+pub(crate) fn handle_struct(
+    cfgs: &TokenStream,
+    vis: &syn::Visibility,
+    ident: &syn::Ident,
+) -> TokenStream {
+    quote! {
+        #cfgs
+        #[allow(
+            non_camel_case_types,
+            dead_code,
+            missing_docs,
+            missing_debug_implementations,
+            unreachable_pub
+        )]
+        #[doc(hidden)]
+        #vis struct #ident {}
     }
 }

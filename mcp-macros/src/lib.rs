@@ -271,15 +271,23 @@ fn tool_impl(
                 e.span(),
                 "#[tool] goes on a function: `fn` or `async fn` with a body",
             );
-            return fallback::with_error(item, e);
+            // Not a function: no name, so no handle to stand in for.
+            return fallback::with_error(item, proc_macro2::TokenStream::new(), e);
         }
     };
     let attrs = match syn::parse2::<attr::Attrs>(attr) {
         Ok(attrs) => attrs,
-        Err(e) => return fallback::with_error(item, e),
+        Err(e) => {
+            // No `crate = ...` to trust: the default runtime path.
+            let handle = fallback::stub_handle(&function, &quote::quote!(::mcp_runtime));
+            return fallback::with_error(item, handle, e);
+        }
     };
     match valid::check(&attrs, &function) {
         Ok(tool) => expand::expand(&tool),
-        Err(e) => fallback::with_error(item, e),
+        Err(e) => {
+            let handle = fallback::stub_handle(&function, &attrs.krate());
+            fallback::with_error(item, handle, e)
+        }
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use proc_macro2::Span;
-use quote::{ToTokens, quote};
+use quote::ToTokens;
 use syn::{
     FnArg, GenericArgument, Ident, ItemFn, LitStr, Pat, PathArguments, ReturnType, Type,
     ext::IdentExt, spanned::Spanned, visit::Visit,
@@ -177,10 +177,7 @@ pub(crate) fn check<'a>(attrs: &'a Attrs, item: &'a ItemFn) -> syn::Result<Tool<
         }
     };
 
-    let krate = match attrs.krate.value() {
-        Some(path) => path.to_token_stream(),
-        None => quote!(::mcp_runtime),
-    };
+    let krate = attrs.krate();
     let annotations = [
         &attrs.read_only,
         &attrs.destructive,
