@@ -1,19 +1,19 @@
 //! Test harness: runs the real `demo-server` binary on a port the OS picks
 //! (`--port 0`), with its own database and development signing key in a
-//! scratch directory, and talks to it over plain HTTP/1.1.
+//! scratch directory, and talks to it over plain HTTP/1.1 with the shared
+//! `mcp-test-client`.
 
 #![allow(dead_code)] // each test crate uses a different part of the harness
 
 use std::{
     fs,
-    io::{Read, Write},
-    net::TcpStream,
     path::PathBuf,
     process::{Child, Command, ExitStatus, Stdio},
     sync::atomic::{AtomicUsize, Ordering},
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
+use mcp_test_client::{Mcp, Response};
 use serde_json::{Value, json};
 
 /// The binary under test.
@@ -215,26 +215,19 @@ impl Demo {
         token
     }
 
+    /// An MCP client of `/mcp`, sending `token` as a bearer token.
+    pub fn mcp(&self, token: Option<&str>) -> Mcp {
+        Mcp::new(self.endpoint()).bearer(token)
+    }
+
     /// POSTs a JSON-RPC message to `/mcp`.
     pub fn post(&self, token: Option<&str>, body: &Value) -> Response {
-        let auth = token.map(|t| format!("Bearer {t}"));
-        let mut headers = vec![
-            ("Content-Type", "application/json"),
-            ("Accept", "application/json, text/event-stream"),
-        ];
-        if let Some(a) = &auth {
-            headers.push(("Authorization", a));
-        }
-        http(self.port, "POST", "/mcp", &headers, Some(&body.to_string()))
+        block_on(self.mcp(token).post(body))
     }
 
     /// Calls `tool` and returns the JSON-RPC `result` (a tool result).
     pub fn call(&self, token: &str, tool: &str, arguments: Value) -> Value {
-        let res = self.post(
-            Some(token),
-            &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                    "params": {"name": tool, "arguments": arguments}}),
-        );
+        let res = block_on(self.mcp(Some(token)).call_tool(tool, arguments));
         assert_eq!(res.status, 200, "{tool}: {res:?}");
         let msg = res.message();
         assert!(msg.get("error").is_none(), "{tool}: JSON-RPC error {msg}");
@@ -322,38 +315,13 @@ impl Drop for Demo {
     }
 }
 
-/// An HTTP response.
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl Response {
-    /// The first header called `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The JSON-RPC message, whether sent as JSON or as one SSE event.
-    pub fn message(&self) -> Value {
-        if let Ok(v) = serde_json::from_str(&self.body) {
-            return v;
-        }
-        let data: String = self
-            .body
-            .lines()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .collect();
-        serde_json::from_str(&data)
-            .unwrap_or_else(|_| panic!("no JSON-RPC message in {:?}", self.body))
-    }
+/// Runs `future` (a request of the shared MCP test client) to completion.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime")
+        .block_on(future)
 }
 
 /// One HTTP/1.1 request to 127.0.0.1:`port` (`Connection: close`).
@@ -364,63 +332,8 @@ pub fn http(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Response {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to demo-server");
-    stream.set_read_timeout(Some(STARTUP)).unwrap();
-    let mut req =
-        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        req += &format!("{name}: {value}\r\n");
-    }
-    let body = body.unwrap_or("");
-    req += &format!("Content-Length: {}\r\n\r\n{body}", body.len());
-    stream.write_all(req.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read the response");
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("end of the response head");
-    let head = String::from_utf8(raw[..split].to_vec()).unwrap();
-    let mut payload = raw[split + 4..].to_vec();
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let chunked = headers.iter().any(|(n, v)| {
-        n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
-    });
-    if chunked {
-        payload = dechunk(&payload);
-    }
-    Response {
-        status,
-        headers,
-        body: String::from_utf8(payload).unwrap(),
-    }
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let eol = data.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size_line = std::str::from_utf8(&data[..eol]).unwrap();
-        let size = usize::from_str_radix(size_line.split(';').next().unwrap().trim(), 16).unwrap();
-        data = &data[eol + 2..];
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
+    let url = format!("http://127.0.0.1:{port}{path}");
+    block_on(mcp_test_client::request(method, &url, headers, body))
 }
 
 /// Every object key anywhere in `v`.

@@ -1,4 +1,5 @@
-//! Serving an [`McpServer`] on a real socket and talking to it over HTTP, for the OAuth tests.
+//! Serving an [`McpServer`] on a real socket and talking to it over HTTP (with the shared
+//! `mcp-test-client`), for the OAuth tests.
 //!
 //! ```ignore
 //! #[path = "support/mcp.rs"]
@@ -10,7 +11,7 @@
 //! let res = mcp::call_tool(&served.endpoint, Some(&token), "whoami", json!({})).await;
 //! ```
 //!
-//! Needs tokio, reqwest, serde_json and base64.
+//! Needs mcp-test-client, tokio, reqwest, serde_json and base64.
 
 #![allow(dead_code)]
 
@@ -20,14 +21,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use mcp_runtime::McpServer;
-use serde_json::{Value, json};
+use mcp_test_client::Mcp;
+use serde_json::Value;
 use tokio::net::TcpListener;
 
-/// Timeout of one request to the server under test (generous: the machine is shared).
+/// Timeout of one request with [`client`] (generous: the machine is shared).
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The protocol revision the requests announce.
-pub const PROTOCOL_VERSION: &str = "2025-06-18";
 
 /// A bound, not yet serving, listener on `127.0.0.1:0`.
 pub struct Listener {
@@ -120,57 +119,11 @@ impl Drop for Served {
     }
 }
 
-/// An HTTP response, read whole.
-#[derive(Debug)]
-pub struct Resp {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub text: String,
-}
+/// An HTTP response, read whole (status, headers, `text`, `json()`, `everything()`…).
+pub use mcp_test_client::Response as Resp;
+pub use mcp_test_client::{PROTOCOL_VERSION, get, rpc};
 
-impl Resp {
-    /// A header's value (panics when absent or not ASCII).
-    pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .unwrap_or_else(|| panic!("no {name} header in {self:#?}"))
-            .to_str()
-            .expect("ASCII header")
-    }
-
-    pub fn has_header(&self, name: &str) -> bool {
-        self.headers.contains_key(name)
-    }
-
-    /// The body as JSON, or the JSON-RPC message of a one-event SSE stream.
-    pub fn json(&self) -> Value {
-        if let Ok(v) = serde_json::from_str(&self.text) {
-            return v;
-        }
-        let data: String = self
-            .text
-            .lines()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .collect();
-        serde_json::from_str(&data)
-            .unwrap_or_else(|_| panic!("no JSON in {} {:?}", self.status, self.text))
-    }
-
-    /// Every header value and the body, for "the token is never echoed" checks.
-    pub fn everything(&self) -> String {
-        let mut s = self.text.clone();
-        for (k, v) in &self.headers {
-            s.push('\n');
-            s.push_str(k.as_str());
-            s.push_str(": ");
-            s.push_str(&String::from_utf8_lossy(v.as_bytes()));
-        }
-        s
-    }
-}
-
+/// A reqwest client for requests that are not MCP (JWKS, the test AS).
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
@@ -179,50 +132,23 @@ pub fn client() -> reqwest::Client {
         .expect("reqwest client")
 }
 
-async fn read(res: reqwest::Response) -> Resp {
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let text = res.text().await.expect("response body");
-    Resp {
-        status,
-        headers,
-        text,
-    }
-}
-
-/// A JSON-RPC request.
-pub fn rpc(method: &str, params: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+/// An MCP client of `url` announcing [`PROTOCOL_VERSION`]; `token` goes in
+/// `Authorization: Bearer`.
+pub fn mcp(url: &str, token: Option<&str>) -> Mcp {
+    Mcp::new(url)
+        .bearer(token)
+        .header("mcp-protocol-version", PROTOCOL_VERSION)
 }
 
 /// POSTs a JSON-RPC message to `url` (the MCP endpoint, perhaps with a query), as an MCP
 /// client does; `token` goes in `Authorization: Bearer`.
 pub async fn post_mcp(url: &str, token: Option<&str>, body: &Value) -> Resp {
-    let mut req = client()
-        .post(url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", PROTOCOL_VERSION)
-        .body(body.to_string());
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    read(
-        req.send()
-            .await
-            .unwrap_or_else(|e| panic!("POST {url}: {e}")),
-    )
-    .await
+    mcp(url, token).post(body).await
 }
 
 /// `tools/call` of `name` with `arguments`.
 pub async fn call_tool(endpoint: &str, token: Option<&str>, name: &str, arguments: Value) -> Resp {
-    post_mcp(
-        endpoint,
-        token,
-        &rpc("tools/call", json!({"name": name, "arguments": arguments})),
-    )
-    .await
+    mcp(endpoint, token).call_tool(name, arguments).await
 }
 
 /// `tools/call` that must succeed at the HTTP and JSON-RPC levels: its `result`.
@@ -232,20 +158,6 @@ pub async fn call_ok(endpoint: &str, token: &str, name: &str, arguments: Value) 
     let v = res.json();
     assert!(v["result"].is_object(), "tools/call {name}: {v}");
     v["result"].clone()
-}
-
-/// GET with extra headers.
-pub async fn get(url: &str, headers: &[(&str, &str)]) -> Resp {
-    let mut req = client().get(url);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    read(
-        req.send()
-            .await
-            .unwrap_or_else(|e| panic!("GET {url}: {e}")),
-    )
-    .await
 }
 
 pub fn unix_now() -> u64 {
