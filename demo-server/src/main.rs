@@ -33,7 +33,10 @@ use std::{
 };
 
 use clap::{Parser, Subcommand};
-use mcp_runtime::{AuthSettings, McpServer, ScopeHierarchy, dev_issuer_for};
+use mcp_runtime::{
+    McpServer, ScopeHierarchy,
+    auth::{AuthSettings, DevIssuer},
+};
 
 use crate::{db::Db, system::System};
 
@@ -215,15 +218,15 @@ fn print_token(cli: &Cli, scopes: &[String], subject: &str, ttl: u64) -> Result<
         .map_err(|e| e.to_string())?;
     let key = settings
         .dev_key_file
-        .unwrap_or_else(mcp_runtime::DevIssuer::default_key_path);
-    let issuer = dev_issuer_for(&base, key).map_err(|e| e.to_string())?;
+        .unwrap_or_else(DevIssuer::default_key_path);
+    let issuer = DevIssuer::for_base_url(&base, key).map_err(|e| e.to_string())?;
     let scopes: Vec<&str> = scopes
         .iter()
         .flat_map(|s| s.split([' ', ',']))
         .filter(|s| !s.is_empty())
         .collect();
     for s in &scopes {
-        if !mcp_runtime::is_scope_token(s) {
+        if !mcp_runtime::scopes::is_scope_token(s) {
             return Err(format!("`{s}` is not a valid scope"));
         }
     }
@@ -250,10 +253,11 @@ async fn serve(mut cli: Cli) -> Result<(), String> {
     }
     let system = System::new();
     let requests = system.requests.clone();
-    let (builder, provider) = cli
-        .builder()
-        .and_then(|b| b.auth_from_settings(&cli.settings()))
-        .map_err(|e| e.to_string())?;
+    // Configuration errors first: a misconfigured server creates no database.
+    let settings = cli.settings();
+    settings.check().map_err(|e| e.to_string())?;
+    let builder = cli.builder().map_err(|e| e.to_string())?.auth(settings);
+    builder.effective_base_url().map_err(|e| e.to_string())?;
     let db = Db::open(&cli.db)?;
     let server = builder
         .state(db)
@@ -266,7 +270,7 @@ async fn serve(mut cli: Cli) -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", server.bind_addr()))?,
     };
-    banner(&cli, &server, &provider);
+    banner(&cli, &server);
     let counted = count_requests(requests);
     server
         .serve_on_with(listener, mcp_runtime::shutdown_signal(), counted)
@@ -294,7 +298,8 @@ fn count_requests(
     }
 }
 
-fn banner(cli: &Cli, server: &McpServer, provider: &str) {
+fn banner(cli: &Cli, server: &McpServer) {
+    let provider = server.authentication().unwrap_or("none");
     let endpoint = server.endpoint();
     println!(
         "demo-server {} listening on {}",

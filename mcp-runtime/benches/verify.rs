@@ -31,7 +31,7 @@ use aws_lc_rs::{
 };
 use base64::Engine as _;
 use criterion::{Criterion, criterion_group, criterion_main};
-use mcp_runtime::{JwtVerifier, TokenVerifier, jwt::JwkSet};
+use mcp_runtime::auth::{JwtVerifier, TokenVerifier, jwt::JwkSet};
 use serde_json::{Value, json};
 
 const ISS: &str = "https://auth.example.com";

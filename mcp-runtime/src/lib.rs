@@ -17,61 +17,100 @@
 //! }
 //! ```
 //!
-//! Resources, resource templates, prompts and argument completion are added
-//! on the builder, each with rmcp's own model type for its listing and an
-//! async handler: see [`McpServerBuilder::resource`],
-//! [`McpServerBuilder::resource_template`], [`McpServerBuilder::prompt`] and
-//! [`McpServerBuilder::completion`].
-//!
-//! Serving every `#[tool]` in the binary is then one call:
+//! Serving every `#[tool]` in the binary is then one call. `from_env` reads
+//! `MCP_URL`, `PORT` and `HOST`, and authentication: Scalekit
+//! (`SCALEKIT_*`), any OAuth/OIDC issuer (`MCP_AUTH_ISSUER`), or, when
+//! neither is set, a development issuer that serves on loopback only (see
+//! [`auth::AuthSettings`]):
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), mcp_runtime::Error> {
 //! mcp_runtime::McpServer::builder().from_env()?.build()?.serve().await
 //! # }
 //! ```
+//!
+//! Or choose the provider in code with
+//! [`McpServerBuilder::auth`], the one door for authentication:
+//!
+//! ```no_run
+//! use mcp_runtime::{McpServer, auth::ScalekitProvider};
+//!
+//! # async fn run() -> Result<(), mcp_runtime::Error> {
+//! let scalekit = ScalekitProvider::new("https://acme.scalekit.dev", "skc_123", "res_456")?;
+//! McpServer::builder()
+//!     .base_url("https://mcp.acme.com/")?
+//!     .auth(scalekit)
+//!     .build()?
+//!     .serve()
+//!     .await
+//! # }
+//! ```
+//!
+//! Resources, resource templates, prompts and argument completion are added
+//! on the builder, each with rmcp's own model type for its listing and an
+//! async handler: see [`McpServerBuilder::resource`],
+//! [`McpServerBuilder::resource_template`], [`McpServerBuilder::prompt`] and
+//! [`McpServerBuilder::completion`].
 
-mod auth;
-pub mod dev_issuer;
+pub mod auth;
+mod catalog;
+mod env;
 mod error;
-mod error_tool;
-mod handler;
-mod http;
-pub mod jwt;
-mod prompt;
-mod resource;
-mod result;
-mod scopes;
-mod serve;
+mod future;
+mod gate;
+mod reply;
 mod server;
-mod step_up;
 mod token;
-mod tool;
-mod verifier;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
-pub use auth::{
-    AuthProvider, AuthSettings, DevProvider, EnvProvider, OidcProvider, ScalekitProvider,
-    dev_issuer_for,
-};
-pub use dev_issuer::DevIssuer;
-pub use error::Error;
-pub use error_tool::ToolError;
-pub use jwt::JwtVerifier;
+// Writing tools.
+/// A tool parameter: the whole argument object as one type.
+pub use catalog::tool::Args;
+/// A tool parameter: state shared by the server.
+pub use catalog::tool::State;
+/// A tool parameter: the MCP request around the call.
+pub use catalog::tool::ToolContext;
+/// The handle `#[tool]` defines, for `McpServerBuilder::tool::<name>()`.
+pub use catalog::tool::ToolHandle;
+/// An error a tool reports to its caller.
+pub use catalog::tool_error::ToolError;
+/// Turns a function into a served MCP tool.
 #[doc(inline)]
 pub use mcp_macros::tool;
-pub use prompt::PromptArgs;
-pub use resource::UriParams;
+/// The caller's verified access token.
+pub use token::AccessToken;
+/// The access token of the request being served, from anywhere inside it.
+pub use token::get_access_token;
+
+// Resources and prompts.
+/// A prompt's arguments, by name.
+pub use catalog::prompt::PromptArgs;
+/// A resource template's variables, by name.
+pub use catalog::uri_template::UriParams;
+
+// Scopes.
+/// Scope rules, hierarchies and the scope decision.
+pub use catalog::scopes;
+/// Scopes that imply others.
+pub use catalog::scopes::ScopeHierarchy;
+/// The scopes a tool requires.
+pub use catalog::scopes::ScopeRule;
+
+// Serving.
+/// Why a server could not be built or started.
+pub use error::Error;
+/// A configured MCP server.
+pub use server::McpServer;
+/// Configures an `McpServer`.
+pub use server::McpServerBuilder;
+/// Completes on Ctrl-C or SIGTERM: the default shutdown signal.
+pub use server::shutdown_signal;
+
+/// rmcp, whose model types resources and prompts are written with.
 pub use rmcp;
-pub use scopes::{ScopeDecision, ScopeHierarchy, ScopeRule, decide, is_scope_token};
-pub use serve::shutdown_signal;
-pub use server::{DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, McpServer, McpServerBuilder};
-pub use token::{AccessToken, get_access_token};
-pub use tool::{Args, State, ToolContext, ToolHandle};
-pub use verifier::{BoxFuture, StaticTokenVerifier, TokenVerifier, VerifyError};
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]

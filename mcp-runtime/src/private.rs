@@ -13,22 +13,21 @@ pub use ::serde;
 pub use ::serde_json;
 pub use rmcp::ErrorData;
 
-use crate::{
+use crate::catalog::{
     result,
     scopes::{ScopeDecision, decide},
 };
 pub use crate::{
-    result::{OutputSchema, ViaJsonSchema, WithoutSchema},
-    scopes::ScopeRule,
-    tool::{Args, CallContext, FromCallContext, StateKey, ToolDef, ToolHandle, state_key},
-    verifier::BoxFuture,
+    catalog::{
+        result::{OutputSchema, ViaJsonSchema, WithoutSchema},
+        scopes::ScopeRule,
+        tool::{
+            Args, CallContext, FromCallContext, Registration, StateKey, ToolDef, ToolHandle,
+            state_key,
+        },
+    },
+    future::BoxFuture,
 };
-
-/// A `#[tool]` registration, collected at link time.
-#[derive(Debug)]
-pub struct Registration(pub &'static ToolDef);
-
-inventory::collect!(Registration);
 
 /// The scope check ahead of every tool body: `Err` is the refusal to return as is.
 pub fn check_scopes(cx: &CallContext, rule: &ScopeRule) -> Result<(), CallToolResult> {
@@ -155,12 +154,12 @@ pub fn describe(
 pub async fn invoke(
     def: &'static ToolDef,
     arguments: Option<JsonObject>,
-    token: Option<crate::AccessToken>,
+    token: Option<crate::token::AccessToken>,
 ) -> Result<CallToolResult, ErrorData> {
-    let shared = Arc::new(crate::tool::Shared {
+    let shared = Arc::new(crate::catalog::tool::Shared {
         states: Default::default(),
         hierarchy: Default::default(),
     });
     let cx = CallContext::new(def.name, arguments, token, shared, None);
-    crate::handler::run(def, cx).await
+    crate::catalog::tool::run(def, cx).await
 }

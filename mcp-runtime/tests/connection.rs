@@ -4,47 +4,14 @@
 
 use std::time::Duration;
 
-use mcp_runtime::{AccessToken, McpServer, StaticTokenVerifier, tool};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
-};
+use mcp_runtime::{AccessToken, McpServer, auth::StaticTokenVerifier, tool};
+use mcp_test_client::Connection;
+use tokio::net::TcpListener;
 
 /// Pong.
 #[tool(scope = "ping")]
 fn ping() -> String {
     "pong".into()
-}
-
-/// Reads one HTTP/1.1 response with a Content-Length body; returns its head.
-async fn read_response(stream: &mut TcpStream) -> String {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_string();
-            let len: usize = head
-                .lines()
-                .find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case("content-length")
-                        .then(|| v.trim().parse().ok())?
-                })
-                .unwrap_or(0);
-            while buf.len() < end + 4 + len {
-                let n = stream.read(&mut chunk).await.unwrap();
-                assert!(n > 0, "connection closed mid-body");
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            return head;
-        }
-        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut chunk))
-            .await
-            .expect("response in time")
-            .unwrap();
-        assert!(n > 0, "connection closed before a response: {buf:?}");
-        buf.extend_from_slice(&chunk[..n]);
-    }
 }
 
 #[tokio::test]
@@ -53,7 +20,7 @@ async fn a_401_sent_before_the_body_keeps_the_connection_usable() {
         .with_token("t", AccessToken::new("t", "me").with_scopes(["ping"]));
     let server = McpServer::builder()
         .tool::<ping>()
-        .verifier(verifier)
+        .auth(verifier)
         .build()
         .unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -64,29 +31,32 @@ async fn a_401_sent_before_the_body_keeps_the_connection_usable() {
     }));
 
     let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    let head = format!(
+    let mut conn = Connection::open(addr).await;
+    conn.send(format!(
         "POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
          Accept: application/json, text/event-stream\r\nContent-Length: {}\r\n\r\n",
         body.len()
-    );
-    s.write_all(head.as_bytes()).await.unwrap();
+    ))
+    .await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    s.write_all(body.as_bytes()).await.unwrap();
-    let first = read_response(&mut s).await;
-    assert!(first.starts_with("HTTP/1.1 401"), "{first}");
+    conn.send(body).await;
+    let first = conn.response().await;
+    assert_eq!(first.status, 401, "{first:?}");
     assert!(
-        !first.to_ascii_lowercase().contains("connection: close"),
-        "{first}"
+        first.headers.get("connection").is_none_or(|v| v != "close"),
+        "{first:?}"
     );
 
-    s.write_all(
-        b"GET /.well-known/oauth-protected-resource/mcp HTTP/1.1\r\nHost: localhost\r\n\r\n",
-    )
-    .await
-    .unwrap();
-    let second = read_response(&mut s).await;
-    assert!(second.starts_with("HTTP/1.1 200"), "{second}");
+    let second = conn
+        .request(
+            "GET",
+            "/.well-known/oauth-protected-resource/mcp",
+            &[("host", "localhost")],
+            None,
+        )
+        .await;
+    assert_eq!(second.status, 200, "{second:?}");
+    assert!(!conn.is_closed(Duration::from_millis(50)).await);
 
     let _ = stop.send(());
     serving.await.unwrap().unwrap();

@@ -1,90 +1,31 @@
-//! The HTTP app in process (`oneshot`), with tools written the way `#[tool]`
-//! expands them, so these tests do not depend on the macro.
+//! The HTTP app in process (`oneshot`).
 
 use std::sync::Arc;
 
 use axum::{Router, body::Body};
-use http::{Request, StatusCode, header};
+use http::{Request, header};
 use http_body_util::BodyExt;
 use mcp_runtime::{
-    __private::{self as p, CallContext, ScopeRule, ToolDef},
-    AccessToken, McpServer, ScopeHierarchy, StaticTokenVerifier, ToolHandle,
+    AccessToken, McpServer, ScopeHierarchy, auth::StaticTokenVerifier, rmcp::model::CallToolResult,
+    tool,
 };
+use mcp_test_client::{Mcp, PROTOCOL_VERSION, Response, rpc};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-#[allow(non_camel_case_types, dead_code)]
-struct echo {}
-impl ToolHandle for echo {
-    const DEF: &'static ToolDef = &ToolDef {
-        name: "echo",
-        scopes: ScopeRule::All(&["echo:use"]),
-        describe: || {
-            #[derive(serde::Deserialize, schemars::JsonSchema)]
-            #[allow(dead_code)]
-            struct A {
-                text: String,
-            }
-            p::describe(
-                "echo",
-                Some("Echoes text."),
-                None,
-                p::input_schema::<A>(),
-                None,
-                None,
-            )
-        },
-        call: |mut cx: CallContext| {
-            Box::pin(async move {
-                if let Err(r) = p::check_scopes(&cx, &ScopeRule::All(&["echo:use"])) {
-                    return Ok(r);
-                }
-                #[derive(serde::Deserialize)]
-                struct A {
-                    text: String,
-                }
-                let a: A = match p::arguments(&mut cx) {
-                    Ok(a) => a,
-                    Err(r) => return Ok(r),
-                };
-                let who = mcp_runtime::get_access_token()
-                    .map(|t| t.subject().to_owned())
-                    .unwrap_or_default();
-                Ok(p::text_result(format!("{who}: {}", a.text)))
-            })
-        },
-        states: &[],
-        location: concat!(file!(), ":", line!()),
-    };
+/// Echoes text.
+#[tool(scope = "echo:use")]
+async fn echo(text: String) -> String {
+    let who = mcp_runtime::get_access_token()
+        .map(|t| t.subject().to_owned())
+        .unwrap_or_default();
+    format!("{who}: {text}")
 }
 
-#[allow(non_camel_case_types, dead_code)]
-struct status {}
-impl ToolHandle for status {
-    const DEF: &'static ToolDef = &ToolDef {
-        name: "status",
-        scopes: ScopeRule::All(&["system:read"]),
-        describe: || {
-            p::describe(
-                "status",
-                Some("Status."),
-                None,
-                p::input_schema::<()>(),
-                None,
-                None,
-            )
-        },
-        call: |cx: CallContext| {
-            Box::pin(async move {
-                if let Err(r) = p::check_scopes(&cx, &ScopeRule::All(&["system:read"])) {
-                    return Ok(r);
-                }
-                Ok(p::structured_result(&json!({"ok": true})))
-            })
-        },
-        states: &[],
-        location: concat!(file!(), ":", line!()),
-    };
+/// Status.
+#[tool(scope = "system:read")]
+fn status() -> CallToolResult {
+    CallToolResult::structured(json!({"ok": true}))
 }
 
 fn verifier() -> StaticTokenVerifier {
@@ -108,7 +49,7 @@ fn builder() -> mcp_runtime::McpServerBuilder {
         .name("test-server")
         .tool::<echo>()
         .tool::<status>()
-        .verifier(verifier())
+        .auth(verifier())
         .authorization_server("https://auth.example.com")
         .scope_hierarchy(ScopeHierarchy::new().with_chain([
             "system:admin",
@@ -121,64 +62,35 @@ fn app() -> Router {
     builder().build().unwrap().into_router()
 }
 
-fn rpc(method: &str, params: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+/// A client of the app as `token` (if any), on this server's host and
+/// protocol revision.
+fn client(token: Option<&str>) -> Mcp {
+    Mcp::new("/mcp")
+        .header("host", "localhost:3002")
+        .header("mcp-protocol-version", PROTOCOL_VERSION)
+        .bearer(token)
 }
 
-fn post(body: impl Into<String>, token: Option<&str>) -> http::request::Builder {
-    let _ = body;
-    let mut b = Request::post("/mcp")
-        .header(header::HOST, "localhost:3002")
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::ACCEPT, "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-06-18");
-    if let Some(t) = token {
-        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+async fn send(app: Router, req: Request<impl Into<Body>>) -> Response {
+    let (parts, body) = app.oneshot(req.map(Into::into)).await.unwrap().into_parts();
+    let text = String::from_utf8(body.collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    let (status, headers) = (parts.status.as_u16(), parts.headers);
+    Response {
+        status,
+        headers,
+        text,
+        request_id: None,
     }
-    b
 }
 
-async fn send(app: Router, req: Request<Body>) -> (StatusCode, http::HeaderMap, String) {
-    let res = app.oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    (status, headers, String::from_utf8(body.to_vec()).unwrap())
-}
-
-/// The JSON-RPC message of a response, whether sent as JSON or as one SSE event.
-fn message(body: &str) -> Value {
-    if let Ok(v) = serde_json::from_str(body) {
-        return v;
-    }
-    let data: String = body
-        .lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-        .collect();
-    serde_json::from_str(&data).unwrap_or_else(|_| panic!("no JSON-RPC message in {body:?}"))
-}
-
-async fn call(
-    app: Router,
-    body: Value,
-    token: Option<&str>,
-) -> (StatusCode, http::HeaderMap, Value) {
-    let s = body.to_string();
-    let req = post(s.clone(), token).body(Body::from(s)).unwrap();
-    let (status, headers, body) = send(app, req).await;
-    let v = if body.is_empty() {
-        Value::Null
-    } else {
-        message(&body)
-    };
-    (status, headers, v)
+/// POSTs `message` as `token`.
+async fn call(app: Router, message: Value, token: Option<&str>) -> Response {
+    send(app, client(token).http_request(&message)).await
 }
 
 #[tokio::test]
 async fn initialize_reports_tools_capability() {
-    let (status, _, v) = call(
+    let res = call(
         app(),
         rpc(
             "initialize",
@@ -187,7 +99,8 @@ async fn initialize_reports_tools_capability() {
         Some("reader"),
     )
     .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(res.status, 200);
+    let v = res.json();
     assert_eq!(v["result"]["serverInfo"]["name"], "test-server");
     assert!(v["result"]["capabilities"]["tools"].is_object());
     assert_eq!(v["result"]["protocolVersion"], "2025-06-18");
@@ -195,8 +108,9 @@ async fn initialize_reports_tools_capability() {
 
 #[tokio::test]
 async fn tools_list_lists_every_tool_with_its_schema() {
-    let (status, _, v) = call(app(), rpc("tools/list", json!({})), Some("reader")).await;
-    assert_eq!(status, StatusCode::OK);
+    let res = call(app(), rpc("tools/list", json!({})), Some("reader")).await;
+    assert_eq!(res.status, 200);
+    let v = res.json();
     let tools = v["result"]["tools"].as_array().unwrap();
     let names: Vec<_> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["echo", "status"]);
@@ -206,7 +120,7 @@ async fn tools_list_lists_every_tool_with_its_schema() {
 
 #[tokio::test]
 async fn tools_call_succeeds_with_the_scope() {
-    let (status, _, v) = call(
+    let res = call(
         app(),
         rpc(
             "tools/call",
@@ -215,14 +129,15 @@ async fn tools_call_succeeds_with_the_scope() {
         Some("echoer"),
     )
     .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(res.status, 200);
+    let v = res.json();
     assert_eq!(v["result"]["isError"], false);
     assert_eq!(v["result"]["content"][0]["text"], "bob: hi");
 }
 
 #[tokio::test]
 async fn scope_refusal_has_the_reference_format() {
-    let (status, _, v) = call(
+    let res = call(
         app(),
         rpc(
             "tools/call",
@@ -231,8 +146,8 @@ async fn scope_refusal_has_the_reference_format() {
         Some("reader"),
     )
     .await;
-    assert_eq!(status, StatusCode::OK);
-    let r = &v["result"];
+    assert_eq!(res.status, 200);
+    let r = &res.json()["result"];
     assert_eq!(r["isError"], true);
     assert_eq!(
         r["structuredContent"],
@@ -246,26 +161,17 @@ async fn scope_refusal_has_the_reference_format() {
 
 #[tokio::test]
 async fn hierarchy_lets_admin_read() {
-    let (_, _, v) = call(
-        app(),
-        rpc("tools/call", json!({"name": "status"})),
-        Some("admin"),
-    )
-    .await;
+    let status = rpc("tools/call", json!({"name": "status"}));
+    let v = call(app(), status.clone(), Some("admin")).await.json();
     assert_eq!(v["result"]["isError"], false, "{v}");
     assert_eq!(v["result"]["structuredContent"], json!({"ok": true}));
-    let (_, _, v) = call(
-        app(),
-        rpc("tools/call", json!({"name": "status"})),
-        Some("echoer"),
-    )
-    .await;
+    let v = call(app(), status, Some("echoer")).await.json();
     assert_eq!(v["result"]["isError"], true);
 }
 
 #[tokio::test]
 async fn bad_arguments_are_a_tool_error() {
-    let (_, _, v) = call(
+    let v = call(
         app(),
         rpc(
             "tools/call",
@@ -273,7 +179,8 @@ async fn bad_arguments_are_a_tool_error() {
         ),
         Some("echoer"),
     )
-    .await;
+    .await
+    .json();
     assert_eq!(v["result"]["isError"], true);
     let text = v["result"]["content"][0]["text"].as_str().unwrap();
     assert!(
@@ -284,41 +191,40 @@ async fn bad_arguments_are_a_tool_error() {
 
 #[tokio::test]
 async fn unknown_tool_is_invalid_params() {
-    let (_, _, v) = call(
-        app(),
-        rpc("tools/call", json!({"name": "nope"})),
-        Some("echoer"),
-    )
-    .await;
+    let nope = rpc("tools/call", json!({"name": "nope"}));
+    let v = call(app(), nope, Some("echoer")).await.json();
     assert_eq!(v["error"]["code"], -32602);
     assert_eq!(v["error"]["message"], "Unknown tool: nope");
 }
 
 #[tokio::test]
 async fn unknown_method_is_method_not_found() {
-    let (_, _, v) = call(app(), rpc("no/such", json!({})), Some("echoer")).await;
+    let v = call(app(), rpc("no/such", json!({})), Some("echoer"))
+        .await
+        .json();
     assert_eq!(v["error"]["code"], -32601, "{v}");
 }
 
 #[tokio::test]
 async fn malformed_json_is_a_parse_error_and_the_server_keeps_serving() {
     let app = app();
-    let req = post("", Some("echoer"))
-        .body(Body::from("{not json"))
-        .unwrap();
-    let (status, _, body) = send(app.clone(), req).await;
-    assert!(status.is_client_error(), "{status}");
-    let v = message(&body);
+    let req = client(Some("echoer"))
+        .http_request(&Value::Null)
+        .map(|_| "{not json");
+    let res = send(app.clone(), req).await;
+    assert!((400..500).contains(&res.status), "{res:#?}");
+    let v = res.json();
     assert_eq!(v["error"]["code"], -32700, "{v}");
-    let (status, _, _) = call(app, rpc("tools/list", json!({})), Some("echoer")).await;
-    assert_eq!(status, StatusCode::OK);
+    let res = call(app, rpc("tools/list", json!({})), Some("echoer")).await;
+    assert_eq!(res.status, 200);
 }
 
 #[tokio::test]
 async fn batches_are_refused() {
     let batch = json!([rpc("tools/list", json!({})), rpc("tools/list", json!({}))]);
-    let (status, _, v) = call(app(), batch, Some("echoer")).await;
-    assert!(status.is_client_error(), "{status}");
+    let res = call(app(), batch, Some("echoer")).await;
+    assert!((400..500).contains(&res.status), "{res:#?}");
+    let v = res.json();
     assert!(v["error"]["code"].is_i64(), "{v}");
 }
 
@@ -330,30 +236,29 @@ async fn get_is_405() {
         .header(header::AUTHORIZATION, "Bearer echoer")
         .body(Body::empty())
         .unwrap();
-    let (status, _, _) = send(app(), req).await;
-    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(send(app(), req).await.status, 405);
 }
 
 #[tokio::test]
 async fn missing_token_is_401_with_challenge() {
-    let (status, headers, v) = call(app(), rpc("tools/list", json!({})), None).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let res = call(app(), rpc("tools/list", json!({})), None).await;
+    assert_eq!(res.status, 401);
     assert_eq!(
-        headers[header::WWW_AUTHENTICATE],
+        res.header("www-authenticate"),
         "Bearer resource_metadata=\"http://127.0.0.1:3002/.well-known/oauth-protected-resource/mcp\", scope=\"echo:use system:read\""
     );
-    assert_eq!(v["error"], "invalid_token");
+    assert_eq!(res.json()["error"], "invalid_token");
 }
 
 #[tokio::test]
 async fn bad_token_is_401_invalid_token() {
-    let (status, headers, v) = call(app(), rpc("tools/list", json!({})), Some("forged")).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let challenge = headers[header::WWW_AUTHENTICATE].to_str().unwrap();
+    let res = call(app(), rpc("tools/list", json!({})), Some("forged")).await;
+    assert_eq!(res.status, 401);
     assert_eq!(
-        challenge,
+        res.header("www-authenticate"),
         "Bearer error=\"invalid_token\", error_description=\"unknown token\", resource_metadata=\"http://127.0.0.1:3002/.well-known/oauth-protected-resource/mcp\", scope=\"echo:use system:read\""
     );
+    let v = res.json();
     assert_eq!(
         v,
         json!({"error": "invalid_token", "error_description": "unknown token"})
@@ -363,11 +268,11 @@ async fn bad_token_is_401_invalid_token() {
 
 #[tokio::test]
 async fn token_in_query_is_refused() {
-    let s = rpc("tools/list", json!({})).to_string();
-    let mut req = post(s.clone(), None).body(Body::from(s)).unwrap();
-    *req.uri_mut() = "/mcp?access_token=echoer".parse().unwrap();
-    let (status, _, _) = send(app(), req).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let in_query = Mcp::new("/mcp?access_token=echoer")
+        .header("host", "localhost:3002")
+        .header("mcp-protocol-version", PROTOCOL_VERSION);
+    let req = in_query.http_request(&rpc("tools/list", json!({})));
+    assert_eq!(send(app(), req).await.status, 400);
 }
 
 #[tokio::test]
@@ -376,21 +281,20 @@ async fn protected_resource_metadata_at_both_paths() {
         "/.well-known/oauth-protected-resource/mcp",
         "/.well-known/oauth-protected-resource",
     ] {
-        let req = Request::get(path).body(Body::empty()).unwrap();
-        let (status, headers, body) = send(app(), req).await;
-        assert_eq!(status, StatusCode::OK, "{path}");
+        let res = send(app(), Request::get(path).body(Body::empty()).unwrap()).await;
+        assert_eq!(res.status, 200, "{path}");
         assert_eq!(
-            body,
+            res.text,
             r#"{"resource":"http://127.0.0.1:3002/mcp","authorization_servers":["https://auth.example.com"],"scopes_supported":["echo:use","system:read"],"bearer_methods_supported":["header"],"resource_name":"test-server"}"#
         );
-        assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=3600");
+        assert_eq!(res.header("cache-control"), "public, max-age=3600");
     }
     let req = Request::get("/.well-known/oauth-protected-resource/mcp")
         .header(header::ORIGIN, "https://anywhere.example")
         .body(Body::empty())
         .unwrap();
-    let (_, headers, _) = send(app(), req).await;
-    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    let res = send(app(), req).await;
+    assert_eq!(res.header("access-control-allow-origin"), "*");
 }
 
 #[tokio::test]
@@ -405,29 +309,20 @@ async fn cors_preflight_is_answered_and_exposes_headers() {
         )
         .body(Body::empty())
         .unwrap();
-    let (status, headers, _) = send(app(), req).await;
-    assert!(status.is_success(), "{status}");
+    let res = send(app(), req).await;
+    assert!((200..300).contains(&res.status), "{res:#?}");
     assert_eq!(
-        headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        res.header("access-control-allow-origin"),
         "http://localhost:6274"
     );
-    let allowed = headers[header::ACCESS_CONTROL_ALLOW_HEADERS]
-        .to_str()
-        .unwrap()
-        .to_lowercase();
+    let allowed = res.header("access-control-allow-headers").to_lowercase();
     assert!(allowed.contains("authorization") && allowed.contains("mcp-protocol-version"));
 
-    let s = rpc("tools/list", json!({})).to_string();
-    let req = post(s.clone(), None)
-        .header(header::ORIGIN, "http://localhost:6274")
-        .body(Body::from(s))
-        .unwrap();
-    let (status, headers, _) = send(app(), req).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let exposed = headers[header::ACCESS_CONTROL_EXPOSE_HEADERS]
-        .to_str()
-        .unwrap()
-        .to_lowercase();
+    let inspector = client(None).header("origin", "http://localhost:6274");
+    let req = inspector.http_request(&rpc("tools/list", json!({})));
+    let res = send(app(), req).await;
+    assert_eq!(res.status, 401);
+    let exposed = res.header("access-control-expose-headers").to_lowercase();
     for h in ["www-authenticate", "mcp-session-id", "mcp-protocol-version"] {
         assert!(exposed.contains(h), "{exposed}");
     }
@@ -435,37 +330,31 @@ async fn cors_preflight_is_answered_and_exposes_headers() {
 
 #[tokio::test]
 async fn foreign_origin_is_403() {
-    let s = rpc("tools/list", json!({})).to_string();
-    let req = post(s.clone(), Some("echoer"))
-        .header(header::ORIGIN, "https://evil.example")
-        .body(Body::from(s))
-        .unwrap();
-    let (status, headers, _) = send(app(), req).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    let foreign = client(Some("echoer")).header("origin", "https://evil.example");
+    let res = send(app(), foreign.http_request(&rpc("tools/list", json!({})))).await;
+    assert_eq!(res.status, 403);
+    assert!(!res.has_header("access-control-allow-origin"));
 }
 
 #[tokio::test]
 async fn foreign_host_is_refused() {
-    let s = rpc("tools/list", json!({})).to_string();
-    let mut req = post(s.clone(), Some("echoer")).body(Body::from(s)).unwrap();
+    let mut req = client(Some("echoer")).http_request(&rpc("tools/list", json!({})));
     req.headers_mut()
         .insert(header::HOST, "evil.example".parse().unwrap());
-    let (status, headers, body) = send(app(), req).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    let res = send(app(), req).await;
+    assert_eq!(res.status, 403);
+    assert_eq!(res.header("content-type"), "application/json");
     assert_eq!(
-        body,
+        res.text,
         r#"{"error":"forbidden","error_description":"Host not allowed"}"#
     );
 }
 
 #[tokio::test]
 async fn health_answers() {
-    let req = Request::get("/health").body(Body::empty()).unwrap();
-    let (status, _, body) = send(app(), req).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, r#"{"status":"ok"}"#);
+    let res = send(app(), Request::get("/health").body(Body::empty()).unwrap()).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.text, r#"{"status":"ok"}"#);
 }
 
 #[tokio::test]
@@ -478,59 +367,38 @@ async fn oversized_body_is_413() {
     let big = rpc(
         "tools/call",
         json!({"name": "echo", "arguments": {"text": "x".repeat(4096)}}),
-    )
-    .to_string();
-    let req = post(big.clone(), Some("echoer"))
-        .body(Body::from(big))
-        .unwrap();
-    let (status, _, _) = send(app, req).await;
-    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    );
+    assert_eq!(call(app, big, Some("echoer")).await.status, 413);
 }
 
 #[tokio::test]
 async fn step_up_refuses_with_403_and_the_scopes_to_ask_for() {
     let app = builder().step_up(true).build().unwrap().into_router();
-    let (status, headers, v) = call(
-        app.clone(),
-        rpc(
-            "tools/call",
-            json!({"name": "echo", "arguments": {"text": "hi"}}),
-        ),
-        Some("reader"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    let echo_hi = rpc(
+        "tools/call",
+        json!({"name": "echo", "arguments": {"text": "hi"}}),
+    );
+    let res = call(app.clone(), echo_hi.clone(), Some("reader")).await;
+    assert_eq!(res.status, 403);
     assert_eq!(
-        headers[header::WWW_AUTHENTICATE],
+        res.header("www-authenticate"),
         "Bearer error=\"insufficient_scope\", scope=\"other echo:use\", resource_metadata=\"http://127.0.0.1:3002/.well-known/oauth-protected-resource/mcp\", error_description=\"Insufficient permissions: `echo:use` scope required.\""
     );
-    assert_eq!(v["error"], "insufficient_scope");
+    assert_eq!(res.json()["error"], "insufficient_scope");
     // Allowed calls and other methods pass through.
-    let (status, _, v) = call(
-        app.clone(),
-        rpc(
-            "tools/call",
-            json!({"name": "echo", "arguments": {"text": "hi"}}),
-        ),
-        Some("echoer"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(v["result"]["content"][0]["text"], "bob: hi");
-    let (status, _, _) = call(app, rpc("tools/list", json!({})), Some("reader")).await;
-    assert_eq!(status, StatusCode::OK);
+    let res = call(app.clone(), echo_hi, Some("echoer")).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["result"]["content"][0]["text"], "bob: hi");
+    let res = call(app, rpc("tools/list", json!({})), Some("reader")).await;
+    assert_eq!(res.status, 200);
 }
 
 #[tokio::test]
 async fn duplicate_names_fail_at_build() {
-    #[allow(non_camel_case_types, dead_code)]
-    struct echo2 {}
-    impl ToolHandle for echo2 {
-        const DEF: &'static ToolDef = &ToolDef {
-            name: "echo",
-            location: "elsewhere.rs:1",
-            ..*<echo as ToolHandle>::DEF
-        };
+    /// Another echo.
+    #[tool(name = "echo")]
+    fn echo2() -> String {
+        String::new()
     }
     let err = McpServer::builder()
         .tool::<echo>()
@@ -538,8 +406,9 @@ async fn duplicate_names_fail_at_build() {
         .build()
         .unwrap_err();
     let msg = err.to_string();
+    let second = format!("{}:", file!());
     assert!(
-        msg.contains("two tools are named `echo`") && msg.contains("elsewhere.rs:1"),
+        msg.contains("two tools are named `echo`") && msg.matches(&second).count() == 2,
         "{msg}"
     );
 }
@@ -556,33 +425,24 @@ async fn in_process_call_applies_scopes() {
     let _ = Arc::new(());
 }
 
+/// POSTs `message` as `echoer`, with `mcp-protocol-version: version` (none
+/// when `None`) and the `extra` headers.
 async fn call_with_version(
     app: Router,
     version: Option<&str>,
-    body: Value,
+    message: Value,
     extra: &[(&str, &str)],
-) -> (StatusCode, Value) {
-    let s = body.to_string();
-    let mut b = Request::post("/mcp")
-        .header(header::HOST, "localhost:3002")
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::ACCEPT, "application/json, text/event-stream")
-        .header(header::AUTHORIZATION, "Bearer echoer");
-    if let Some(v) = version {
-        b = b.header("mcp-protocol-version", v);
+) -> Response {
+    let mut echoer = Mcp::new("/mcp")
+        .header("host", "localhost:3002")
+        .bearer(Some("echoer"));
+    if let Some(version) = version {
+        echoer = echoer.header("mcp-protocol-version", version);
     }
-    for (k, v) in extra {
-        b = b.header(*k, *v);
+    for (name, value) in extra {
+        echoer = echoer.header(*name, *value);
     }
-    let (status, _, body) = send(app, b.body(Body::from(s)).unwrap()).await;
-    (
-        status,
-        if body.is_empty() {
-            Value::Null
-        } else {
-            message(&body)
-        },
-    )
+    send(app, echoer.http_request(&message)).await
 }
 
 #[tokio::test]
@@ -592,17 +452,20 @@ async fn every_supported_protocol_revision_works() {
             "initialize",
             json!({"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
         );
-        let (status, v) = call_with_version(app(), None, init, &[]).await;
-        assert_eq!(status, StatusCode::OK, "{version}");
-        assert_eq!(v["result"]["protocolVersion"], version);
+        let res = call_with_version(app(), None, init, &[]).await;
+        assert_eq!(res.status, 200, "{version}");
+        assert_eq!(res.json()["result"]["protocolVersion"], version);
         let list = rpc(
             "tools/call",
             json!({"name": "echo", "arguments": {"text": version}}),
         );
         let header = (version != "2025-03-26").then_some(version);
-        let (status, v) = call_with_version(app(), header, list, &[]).await;
-        assert_eq!(status, StatusCode::OK, "{version}");
-        assert_eq!(v["result"]["content"][0]["text"], format!("bob: {version}"));
+        let res = call_with_version(app(), header, list, &[]).await;
+        assert_eq!(res.status, 200, "{version}");
+        assert_eq!(
+            res.json()["result"]["content"][0]["text"],
+            format!("bob: {version}")
+        );
     }
 }
 
@@ -620,10 +483,9 @@ fn call_2026(name: &str) -> Value {
 #[tokio::test]
 async fn revision_2026_07_28_works_without_initialize() {
     let headers = [("mcp-method", "tools/call"), ("mcp-name", "echo")];
-    let (status, v) =
-        call_with_version(app(), Some("2026-07-28"), call_2026("echo"), &headers).await;
-    assert_eq!(status, StatusCode::OK, "{v}");
-    assert_eq!(v["result"]["content"][0]["text"], "bob: new");
+    let res = call_with_version(app(), Some("2026-07-28"), call_2026("echo"), &headers).await;
+    assert_eq!(res.status, 200, "{res:#?}");
+    assert_eq!(res.json()["result"]["content"][0]["text"], "bob: new");
 }
 
 #[tokio::test]
@@ -632,13 +494,11 @@ async fn step_up_trusts_mcp_name_only_where_the_transport_checks_it() {
     // The header names a tool the token may call, the body another: the
     // transport rejects the mismatch, so the header cannot smuggle a call.
     let lying = [("mcp-method", "tools/call"), ("mcp-name", "echo")];
-    let (status, _) =
-        call_with_version(app.clone(), Some("2026-07-28"), call_2026("status"), &lying).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let res = call_with_version(app.clone(), Some("2026-07-28"), call_2026("status"), &lying).await;
+    assert_eq!(res.status, 400);
     let honest = [("mcp-method", "tools/call"), ("mcp-name", "status")];
-    let (status, _) =
-        call_with_version(app, Some("2026-07-28"), call_2026("status"), &honest).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    let res = call_with_version(app, Some("2026-07-28"), call_2026("status"), &honest).await;
+    assert_eq!(res.status, 403);
 }
 
 #[tokio::test]
@@ -648,28 +508,19 @@ async fn sse_response_mode_streams_the_reply() {
         .build()
         .unwrap()
         .into_router();
-    let s = rpc(
+    let echo_sse = rpc(
         "tools/call",
         json!({"name": "echo", "arguments": {"text": "sse"}}),
-    )
-    .to_string();
-    let req = post(s.clone(), Some("echoer")).body(Body::from(s)).unwrap();
-    let (status, headers, body) = send(app, req).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(
-        headers[header::CONTENT_TYPE]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream")
     );
-    assert!(body.contains("data:"), "{body}");
-    assert_eq!(message(&body)["result"]["content"][0]["text"], "bob: sse");
+    let res = call(app, echo_sse, Some("echoer")).await;
+    assert_eq!(res.status, 200);
+    assert!(res.header("content-type").starts_with("text/event-stream"));
+    assert!(res.text.contains("data:"), "{}", res.text);
+    assert_eq!(res.message()["result"]["content"][0]["text"], "bob: sse");
 }
 
 #[tokio::test]
 async fn json_response_mode_is_the_default() {
-    let s = rpc("tools/list", json!({})).to_string();
-    let req = post(s.clone(), Some("echoer")).body(Body::from(s)).unwrap();
-    let (_, headers, _) = send(app(), req).await;
-    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    let res = call(app(), rpc("tools/list", json!({})), Some("echoer")).await;
+    assert_eq!(res.header("content-type"), "application/json");
 }

@@ -5,9 +5,9 @@
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
-use http::{Request, header};
 use http_body_util::BodyExt;
-use mcp_runtime::{AccessToken, McpServer, StaticTokenVerifier, tool};
+use mcp_runtime::{AccessToken, McpServer, auth::StaticTokenVerifier, tool};
+use mcp_test_client::{Mcp, rpc};
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -51,21 +51,19 @@ async fn logs_name_the_tool_and_subject_but_never_the_token() {
         );
     let app = McpServer::builder()
         .tool::<echo>()
-        .verifier(verifier)
+        .auth(verifier)
         .build()
         .unwrap()
         .into_router();
     for token in ["tok-bob-7f3a", "tok-amy-91c2", "tok-forged-55d1"] {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-            "params": {"name": "echo", "arguments": {"text": "hi"}}})
-        .to_string();
-        let req = Request::post("/mcp")
-            .header(header::HOST, "localhost")
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::ACCEPT, "application/json, text/event-stream")
-            .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .body(Body::from(body))
-            .unwrap();
+        let client = Mcp::new("/mcp")
+            .header("host", "localhost")
+            .bearer(Some(token));
+        let call = rpc(
+            "tools/call",
+            json!({"name": "echo", "arguments": {"text": "hi"}}),
+        );
+        let req = client.http_request(&call).map(Body::from);
         let res = app.clone().oneshot(req).await.unwrap();
         res.into_body().collect().await.unwrap();
     }

@@ -2,15 +2,17 @@
 //! in process (`oneshot`).
 
 use axum::{Router, body::Body};
-use http::{Request, header};
 use http_body_util::BodyExt;
 use mcp_runtime::{
-    AccessToken, Error, McpServer, McpServerBuilder, StaticTokenVerifier, get_access_token,
+    AccessToken, Error, McpServer, McpServerBuilder,
+    auth::StaticTokenVerifier,
+    get_access_token,
     rmcp::model::{
         CompleteResult, CompletionInfo, ContentBlock, GetPromptResult, Prompt, PromptArgument,
         PromptMessage, ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role,
     },
 };
+use mcp_test_client::{Mcp, PROTOCOL_VERSION, Response};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -89,22 +91,22 @@ fn app() -> Router {
 }
 
 async fn rpc_with(app: Router, method: &str, params: Value, token: Option<&str>) -> Value {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
-    let mut req = Request::post("/mcp")
-        .header(header::HOST, "localhost:3002")
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::ACCEPT, "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-06-18");
-    if let Some(t) = token {
-        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    let res = app
-        .oneshot(req.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "{}", res.status());
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    serde_json::from_slice(&bytes).unwrap()
+    let client = Mcp::new("/mcp")
+        .header("host", "localhost:3002")
+        .header("mcp-protocol-version", PROTOCOL_VERSION)
+        .bearer(token);
+    let req = client.http_request(&mcp_test_client::rpc(method, params));
+    let (parts, body) = app.oneshot(req.map(Body::from)).await.unwrap().into_parts();
+    let text = String::from_utf8(body.collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    let (status, headers) = (parts.status.as_u16(), parts.headers);
+    let res = Response {
+        status,
+        headers,
+        text,
+        request_id: None,
+    };
+    assert!((200..300).contains(&res.status), "{res:#?}");
+    res.json()
 }
 
 async fn rpc(method: &str, params: Value) -> Value {
@@ -217,7 +219,7 @@ async fn subscriptions_are_acknowledged_for_served_uris_only() {
 #[tokio::test]
 async fn handlers_see_the_callers_token() {
     let verifier = StaticTokenVerifier::new().with_token("t", AccessToken::new("t", "carol"));
-    let app = builder().verifier(verifier).build().unwrap().into_router();
+    let app = builder().auth(verifier).build().unwrap().into_router();
     let v = rpc_with(
         app,
         "resources/read",

@@ -15,7 +15,10 @@ mod tools;
 use std::time::{Duration, Instant};
 
 use mcp::{Listener, Served, call_ok, call_tool, forge, post_mcp, rpc, unix_now};
-use mcp_runtime::{JwtVerifier, McpServer, McpServerBuilder, OidcProvider, jwt};
+use mcp_runtime::{
+    McpServer, McpServerBuilder,
+    auth::{JwtVerifier, OidcProvider, jwt},
+};
 use oidc::{AsOptions, StaticClient, TestAs};
 use serde_json::{Value, json};
 
@@ -42,7 +45,6 @@ async fn start(
 /// `OidcProvider` with discovery.
 fn discovery(as_: &TestAs, l: &Listener, b: McpServerBuilder) -> McpServerBuilder {
     b.auth(OidcProvider::new(&as_.issuer, &l.endpoint).expect("provider"))
-        .expect("auth")
 }
 
 /// `invalid_token` 401 challenge, exactly as the server must write it.
@@ -152,7 +154,6 @@ async fn client_credentials_token_calls_tools_with_an_explicit_jwks_uri_and_typ(
                 .jwks_uri(&as_.jwks_uri)
                 .require_typ(["at+jwt"]),
         )
-        .expect("auth")
     })
     .await;
     let token = as_.client_credentials("todo:read").await;
@@ -221,7 +222,7 @@ async fn token_that_expires_at_the_as_is_refused_even_after_being_cached() {
     let server = tools::all(McpServer::builder())
         .base_url(&listener.base)
         .expect("base")
-        .verifier(verifier.clone())
+        .auth(verifier.clone())
         .authorization_server(&as_.issuer)
         .build()
         .expect("server");
@@ -573,7 +574,7 @@ async fn rotated_key_new_tokens_are_accepted_and_tokens_of_the_removed_key_refus
     let server = tools::all(McpServer::builder())
         .base_url(&listener.base)
         .expect("base")
-        .verifier(verifier.clone())
+        .auth(verifier.clone())
         .authorization_server(&as_.issuer)
         .build()
         .expect("server");
@@ -654,7 +655,7 @@ async fn cached_keys_keep_serving_while_the_as_is_down() {
     let eager_server = tools::all(McpServer::builder())
         .base_url(&eager_listener.base)
         .expect("base")
-        .verifier(eager.clone())
+        .auth(eager.clone())
         .build()
         .expect("server");
     let eager_served = eager_listener.serve(eager_server);
@@ -780,7 +781,6 @@ async fn server_that_never_reached_the_as_answers_503_and_recovers() {
                 .expect("provider")
                 .jwks_uri(&jwks_uri),
         )
-        .expect("auth")
     });
     let custom = JwtVerifier::builder(&jwks_uri)
         .issuer(&issuer)
@@ -788,10 +788,9 @@ async fn server_that_never_reached_the_as_answers_503_and_recovers() {
         .min_refetch_interval(Duration::from_millis(300))
         .build()
         .expect("verifier");
-    let with_custom = build(&l_custom, &|b| b.verifier(custom.clone()));
+    let with_custom = build(&l_custom, &|b| b.auth(custom.clone()));
     let with_discovery = build(&l_discovery, &|b| {
         b.auth(OidcProvider::new(&issuer, &l_discovery.endpoint).expect("provider"))
-            .expect("auth")
     });
     let servers = [
         l_jwks.serve(with_jwks),
@@ -857,7 +856,7 @@ async fn flood_of_unknown_kids_fetches_the_jwks_at_most_twice() {
     let server = tools::all(McpServer::builder())
         .base_url(&listener.base)
         .expect("base")
-        .verifier(verifier.clone())
+        .auth(verifier.clone())
         .authorization_server(&as_.issuer)
         .build()
         .expect("server");

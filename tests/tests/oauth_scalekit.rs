@@ -13,7 +13,10 @@ mod tools;
 use std::time::Duration;
 
 use mcp::{Listener, Served, call_ok, call_tool, unix_now};
-use mcp_runtime::{AuthSettings, EnvProvider, Error, McpServer, ScalekitProvider};
+use mcp_runtime::{
+    Error, McpServer,
+    auth::{AuthSettings, DevIssuer, ScalekitProvider},
+};
 use oidc::{AsOptions, TestAs};
 use serde_json::{Value, json};
 
@@ -27,7 +30,6 @@ async fn start(opts: AsOptions) -> (TestAs, Served) {
         .base_url(&listener.base)
         .expect("base URL")
         .auth(ScalekitProvider::new(&as_.issuer, "skc_test", RESOURCE_ID).expect("provider"))
-        .expect("auth")
         .build()
         .expect("server");
     (as_, listener.serve(server))
@@ -252,7 +254,6 @@ async fn scalekit_without_a_reachable_environment_answers_502_and_503() {
         .base_url(&listener.base)
         .expect("base")
         .auth(ScalekitProvider::new(&dead_url, "skc_test", RESOURCE_ID).expect("provider"))
-        .expect("auth")
         .build()
         .expect("server");
     let served = listener.serve(server);
@@ -286,36 +287,39 @@ async fn scalekit_without_a_reachable_environment_answers_502_and_503() {
     assert_eq!(res.header("retry-after"), "5");
 }
 
+/// The error a server configured by `settings` fails to build with.
+fn settings_error(settings: &AuthSettings) -> Error {
+    McpServer::builder()
+        .auth(settings.clone())
+        .build()
+        .unwrap_err()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_missing_scalekit_resource_id_name_it() {
     let mut s = AuthSettings::default();
     s.scalekit_environment_url = Some("https://acme.scalekit.dev".into());
     s.scalekit_client_id = Some("skc_1".into());
     s.mcp_url = Some("http://127.0.0.1:3002/".into());
-    let builder = McpServer::builder();
-    let base = builder.effective_base_url().expect("base");
-
-    let e = EnvProvider::from_settings(&s, &base).unwrap_err();
+    let e = settings_error(&s);
     assert_eq!(config_name(&e), "SCALEKIT_RESOURCE_ID", "{e}");
     assert!(e.to_string().starts_with("SCALEKIT_RESOURCE_ID: "), "{e}");
-    let e = builder.auth_from_settings(&s).unwrap_err();
-    assert_eq!(config_name(&e), "SCALEKIT_RESOURCE_ID", "{e}");
 
     // Malformed rather than missing: named too.
     s.scalekit_resource_id = Some("abc".into());
-    let e = EnvProvider::from_settings(&s, &base).unwrap_err();
+    let e = settings_error(&s);
     assert_eq!(config_name(&e), "SCALEKIT_RESOURCE_ID", "{e}");
 
     // Everything but MCP_URL.
     s.scalekit_resource_id = Some("res_1".into());
     s.mcp_url = None;
-    let e = EnvProvider::from_settings(&s, &base).unwrap_err();
+    let e = settings_error(&s);
     assert_eq!(config_name(&e), "MCP_URL", "{e}");
 
     // Only one Scalekit variable still selects Scalekit (and names the first missing one).
     let mut only = AuthSettings::default();
     only.scalekit_resource_id = Some("res_1".into());
-    let e = EnvProvider::from_settings(&only, &base).unwrap_err();
+    let e = settings_error(&only);
     assert_eq!(config_name(&e), "SCALEKIT_ENVIRONMENT_URL", "{e}");
 }
 
@@ -323,14 +327,13 @@ async fn settings_missing_scalekit_resource_id_name_it() {
 async fn settings_with_an_issuer_but_no_audience_name_mcp_auth_audience() {
     let mut s = AuthSettings::default();
     s.issuer = Some("https://login.example.com".into());
-    let base = McpServer::builder().effective_base_url().expect("base");
-    let e = EnvProvider::from_settings(&s, &base).unwrap_err();
+    let e = settings_error(&s);
     assert_eq!(config_name(&e), "MCP_AUTH_AUDIENCE", "{e}");
     assert!(e.to_string().starts_with("MCP_AUTH_AUDIENCE: "), "{e}");
 
     s.audience = Some("https://mcp.example.com/mcp".into());
     s.issuer = Some("not a url".into());
-    let e = EnvProvider::from_settings(&s, &base).unwrap_err();
+    let e = settings_error(&s);
     assert_eq!(config_name(&e), "MCP_AUTH_ISSUER", "{e}");
 }
 
@@ -349,9 +352,10 @@ async fn settings_select_scalekit_or_the_generic_issuer_and_both_serve() {
     let builder = tools::all(McpServer::builder())
         .base_url(&listener.base)
         .expect("base");
-    let (builder, described) = builder.auth_from_settings(&s).expect("auth");
+    let server = builder.auth(s).build().expect("server");
+    let described = server.authentication().expect("authenticated");
     assert!(described.starts_with("Scalekit"), "{described}");
-    let served = listener.serve(builder.build().expect("server"));
+    let served = listener.serve(server);
     let token = as_.client_credentials("todo:read").await;
     call_ok(&served.endpoint, &token, "list_todos", json!({})).await;
 
@@ -362,20 +366,14 @@ async fn settings_select_scalekit_or_the_generic_issuer_and_both_serve() {
     s.issuer = Some(generic.issuer.clone());
     s.audience = Some(listener.endpoint.clone());
     s.jwks_uri = Some(generic.jwks_uri.clone());
-    let base = McpServer::builder()
-        .base_url(&listener.base)
-        .expect("base")
-        .effective_base_url()
-        .expect("base");
-    let env = EnvProvider::from_settings(&s, &base).expect("provider");
-    assert!(matches!(env, EnvProvider::Oidc(_)), "{env:?}");
     let server = tools::all(McpServer::builder())
         .base_url(&listener.base)
         .expect("base")
-        .auth(env)
-        .expect("auth")
+        .auth(s)
         .build()
         .expect("server");
+    let described = server.authentication().expect("authenticated");
+    assert!(described.starts_with("OAuth/OIDC issuer"), "{described}");
     let served = listener.serve(server);
     let token = generic.client_credentials("todo:read").await;
     let me = call_ok(&served.endpoint, &token, "whoami", json!({})).await;
@@ -401,18 +399,11 @@ async fn empty_settings_select_the_development_issuer_which_serves_its_tokens_an
     let builder = tools::all(McpServer::builder())
         .base_url(&listener.base)
         .expect("base");
-    let env = EnvProvider::from_settings(&s, &builder.effective_base_url().expect("base"))
-        .expect("dev provider");
-    let EnvProvider::Dev {
-        provider,
-        allow_remote,
-    } = &env
-    else {
-        panic!("expected the development issuer, got {env:?}");
-    };
-    assert!(!allow_remote);
+    let server = builder.auth(s.clone()).build().expect("server");
+    let described = server.authentication().expect("authenticated");
+    assert!(described.starts_with("development issuer"), "{described}");
     assert!(key_file.exists(), "the key file is created");
-    let issuer = provider.issuer();
+    let issuer = DevIssuer::for_base_url(server.base_url(), &key_file).expect("issuer");
     let origin = listener.base.trim_end_matches('/').to_owned();
     assert_eq!(issuer.issuer(), origin);
     assert_eq!(issuer.audience(), listener.endpoint);
@@ -420,7 +411,7 @@ async fn empty_settings_select_the_development_issuer_which_serves_its_tokens_an
     let jwks = issuer.jwks();
     let kid = issuer.kid().to_owned();
 
-    let served = listener.serve(builder.auth(env).expect("auth").build().expect("server"));
+    let served = listener.serve(server);
     let me = call_ok(&served.endpoint, &token, "whoami", json!({})).await;
     assert_eq!(me["structuredContent"]["subject"], "dev-user");
     assert_eq!(me["structuredContent"]["issuer"], origin.as_str());
@@ -441,19 +432,29 @@ async fn empty_settings_select_the_development_issuer_which_serves_its_tokens_an
     assert_eq!(prm.json()["authorization_servers"], json!([origin]));
 
     // The same key file gives the same key (tokens survive a restart).
-    let again = EnvProvider::from_settings(
-        &s,
-        &McpServer::builder()
+    let again = McpServer::builder()
+        .base_url(&served.base)
+        .expect("base")
+        .auth(s.clone())
+        .build()
+        .expect("server");
+    let again = DevIssuer::for_base_url(again.base_url(), &key_file).expect("issuer");
+    assert_eq!(again.kid(), kid);
+
+    // Beyond loopback, only when allowed by name.
+    let remote = || {
+        McpServer::builder()
+            .host("0.0.0.0")
             .base_url(&served.base)
             .expect("base")
-            .effective_base_url()
-            .expect("base"),
-    )
-    .expect("dev provider");
-    let EnvProvider::Dev { provider, .. } = &again else {
-        panic!("expected the development issuer");
     };
-    assert_eq!(provider.issuer().kid(), kid);
+    let e = remote().auth(s.clone()).build().unwrap_err();
+    assert_eq!(config_name(&e), "HOST", "{e}");
+    s.dev_allow_remote = true;
+    remote()
+        .auth(s)
+        .build()
+        .expect("allowed by MCP_DEV_ALLOW_REMOTE");
 
     // A token of a real AS is not the development issuer's.
     let as_ = TestAs::start(AsOptions::default().resource(&served.endpoint)).await;

@@ -5,7 +5,11 @@
 
 use std::time::Duration;
 
-use mcp_runtime::{DevProvider, McpServer, dev_issuer_for, tool};
+use mcp_runtime::{
+    McpServer,
+    auth::{DevIssuer, DevProvider},
+    tool,
+};
 
 /// Echoes text back.
 ///
@@ -24,13 +28,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("usage: bench-ours PORT KEYFILE")?
         .parse()?;
     let key = args.next().ok_or("usage: bench-ours PORT KEYFILE")?;
-    let builder = McpServer::builder().tool::<echo>().port(port);
-    let issuer = dev_issuer_for(&builder.effective_base_url()?, key.into())?;
+    let server = McpServer::builder()
+        .tool::<echo>()
+        .port(port)
+        .auth(DevProvider::new().key_file(&key))
+        .build()?;
+    let issuer = DevIssuer::for_base_url(server.base_url(), &key)?;
     println!(
         "{}",
         issuer.mint("bench", ["echo"], Duration::from_secs(3600))
     );
-    let server = builder.auth(DevProvider::new(issuer))?.build()?;
     server.serve().await?;
     Ok(())
 }

@@ -26,7 +26,7 @@ use aws_lc_rs::{
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
-use crate::jwt::{Algorithm, JwkSet, JwtVerifier};
+use super::jwt::{Algorithm, JwkSet, JwtVerifier};
 
 const PEM_LABEL: &str = "PRIVATE KEY";
 const DEFAULT_CLIENT_ID: &str = "mcp-dev-client";
@@ -125,7 +125,7 @@ impl DevIssuerBuilder {
 ///
 /// ```
 /// use std::time::Duration;
-/// use mcp_runtime::{DevIssuer, TokenVerifier};
+/// use mcp_runtime::auth::{DevIssuer, TokenVerifier};
 ///
 /// # let dir = std::env::temp_dir().join(format!("dev-issuer-doc-{}", std::process::id()));
 /// # let key_path = dir.join("key.pem");
@@ -139,7 +139,7 @@ impl DevIssuerBuilder {
 /// let access = verifier.verify(&token).await?;
 /// assert_eq!(access.subject(), "alice");
 /// assert!(access.has_scope("todo:write"));
-/// # Ok::<(), mcp_runtime::VerifyError>(()) })?;
+/// # Ok::<(), mcp_runtime::auth::VerifyError>(()) })?;
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -407,7 +407,7 @@ fn warn_if_readable_by_others(path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{TokenVerifier, VerifyError};
+    use crate::auth::{TokenVerifier, VerifyError};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A fresh directory under the OS temp dir, removed on drop.

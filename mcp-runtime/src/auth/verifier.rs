@@ -1,11 +1,8 @@
 //! Turning a bearer token into an [`AccessToken`].
 
-use std::{collections::HashMap, fmt, future::Future, pin::Pin};
+use std::{collections::HashMap, fmt, sync::Arc};
 
-use crate::AccessToken;
-
-/// A boxed, sendable future, as returned by [`TokenVerifier::verify`].
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use crate::{future::BoxFuture, token::AccessToken};
 
 /// Why a bearer token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,7 +24,8 @@ pub enum VerifyError {
 /// signed by an OAuth/OIDC authorization server.
 ///
 /// ```
-/// use mcp_runtime::{AccessToken, BoxFuture, TokenVerifier, VerifyError};
+/// use mcp_runtime::AccessToken;
+/// use mcp_runtime::auth::{BoxFuture, TokenVerifier, VerifyError};
 ///
 /// struct OneToken;
 ///
@@ -48,10 +46,17 @@ pub trait TokenVerifier: Send + Sync + 'static {
     fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<AccessToken, VerifyError>>;
 }
 
+/// A shared verifier verifies as the one it shares.
+impl<T: TokenVerifier + ?Sized> TokenVerifier for Arc<T> {
+    fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<AccessToken, VerifyError>> {
+        (**self).verify(token)
+    }
+}
+
 /// A verifier holding a fixed table of tokens, for tests and local tools.
 ///
 /// ```
-/// use mcp_runtime::{AccessToken, StaticTokenVerifier};
+/// use mcp_runtime::{AccessToken, auth::StaticTokenVerifier};
 ///
 /// let verifier = StaticTokenVerifier::new()
 ///     .with_token("reader", AccessToken::new("reader", "alice").with_scopes(["todo:read"]));

@@ -10,12 +10,21 @@ use std::{
 
 use rmcp::{
     ErrorData, RoleServer,
-    model::{CallToolResult, JsonObject, RequestId, Tool},
+    model::{CallToolResult, ErrorCode, JsonObject, RequestId, Tool},
     service::{Peer, RequestContext},
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::{AccessToken, BoxFuture, ScopeRule, scopes::ScopeHierarchy};
+use tracing::{Instrument, field};
+
+use super::{
+    result,
+    scopes::{ScopeHierarchy, ScopeRule},
+};
+use crate::{
+    future::BoxFuture,
+    token::{AccessToken, CURRENT_TOKEN},
+};
 
 /// One tool as `#[tool]` registers it. Built by the macro; read by the server.
 #[doc(hidden)]
@@ -44,11 +53,58 @@ impl fmt::Debug for ToolDef {
     }
 }
 
-/// Every `#[tool]` linked into the binary.
-pub(crate) fn registered() -> impl Iterator<Item = &'static ToolDef> {
-    inventory::iter::<crate::__private::Registration>
+/// A `#[tool]` registration, collected at link time.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Registration(pub &'static ToolDef);
+
+inventory::collect!(Registration);
+
+/// Every `#[tool]` linked into the binary, by name (then declaration site).
+pub(crate) fn registered() -> Vec<&'static ToolDef> {
+    let mut all: Vec<_> = inventory::iter::<Registration>
         .into_iter()
         .map(|r| r.0)
+        .collect();
+    all.sort_by(|a, b| a.name.cmp(b.name).then(a.location.cmp(b.location)));
+    all
+}
+
+/// The error for a call to a tool the server does not serve.
+pub(crate) fn unknown_tool(name: &str) -> ErrorData {
+    ErrorData::new(
+        ErrorCode::INVALID_PARAMS,
+        format!("Unknown tool: {name}"),
+        None,
+    )
+}
+
+/// Runs `def` with the token visible to `get_access_token`, in a span that
+/// names the tool, the caller and the scope decision (never the token).
+pub(crate) async fn run(
+    def: &'static ToolDef,
+    cx: CallContext,
+) -> Result<CallToolResult, ErrorData> {
+    let token = cx.token.clone();
+    let span = tracing::info_span!(
+        "tool_call",
+        tool = def.name,
+        subject = field::Empty,
+        scope_decision = field::Empty,
+    );
+    if let Some(t) = &token {
+        span.record("subject", t.subject());
+    }
+    let out = CURRENT_TOKEN
+        .scope(token, (def.call)(cx))
+        .instrument(span.clone())
+        .await;
+    span.in_scope(|| match &out {
+        Ok(r) if r.is_error == Some(true) => tracing::debug!("tool returned an error"),
+        Ok(_) => tracing::debug!("tool succeeded"),
+        Err(e) => tracing::warn!(code = e.code.0, "tool call failed"),
+    });
+    out
 }
 
 /// A handle on one `#[tool]` function, to build a server from an explicit set
@@ -271,7 +327,7 @@ impl FromCallContext for AccessToken {
     fn from_call_context(cx: &CallContext) -> Result<Self, CallToolResult> {
         cx.token
             .clone()
-            .ok_or_else(|| crate::result::error_text("This tool requires an authenticated caller."))
+            .ok_or_else(|| result::error_text("This tool requires an authenticated caller."))
     }
 }
 
@@ -285,7 +341,7 @@ impl<T: Send + Sync + 'static> FromCallContext for State<T> {
     fn from_call_context(cx: &CallContext) -> Result<Self, CallToolResult> {
         cx.shared.states.get::<T>().map(State).ok_or_else(|| {
             tracing::error!(state = std::any::type_name::<T>(), "state missing");
-            crate::result::error_text("The server is missing state this tool needs.")
+            result::error_text("The server is missing state this tool needs.")
         })
     }
 }
@@ -296,7 +352,7 @@ impl FromCallContext for ToolContext {
             Some(request) => Ok(ToolContext {
                 request: request.clone(),
             }),
-            None => Err(crate::result::error_text(
+            None => Err(result::error_text(
                 "This tool needs an MCP request context.",
             )),
         }

@@ -1,4 +1,5 @@
-//! rmcp's `ServerHandler` over the tool registry.
+//! rmcp's `ServerHandler` over the catalog: the last step of the request
+//! path before a tool's generated wrapper.
 
 use std::sync::Arc;
 
@@ -6,66 +7,29 @@ use std::sync::Arc;
 use rmcp::{
     ErrorData, RoleServer, ServerHandler,
     model::{
-        CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestMethod,
-        CompleteRequestParams, CompleteResult, ErrorCode, GetPromptRequestMethod,
-        GetPromptRequestParams, GetPromptResponse, ListPromptsRequestMethod, ListPromptsResult,
-        ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
-        ListResourcesRequestMethod, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-        ReadResourceRequestMethod, ReadResourceRequestParams, ReadResourceResponse, ServerConfig,
-        SetLevelRequestParams, SubscribeRequestMethod, SubscribeRequestParams, Tool,
-        UnsubscribeRequestMethod, UnsubscribeRequestParams,
+        CallToolRequestParams, CallToolResponse, CompleteRequestMethod, CompleteRequestParams,
+        CompleteResult, GetPromptRequestMethod, GetPromptRequestParams, GetPromptResponse,
+        ListPromptsRequestMethod, ListPromptsResult, ListResourceTemplatesRequestMethod,
+        ListResourceTemplatesResult, ListResourcesRequestMethod, ListResourcesResult,
+        ListToolsResult, PaginatedRequestParams, ReadResourceRequestMethod,
+        ReadResourceRequestParams, ReadResourceResponse, ServerConfig, SetLevelRequestParams,
+        SubscribeRequestMethod, SubscribeRequestParams, Tool, UnsubscribeRequestMethod,
+        UnsubscribeRequestParams,
     },
     service::RequestContext,
 };
-use tracing::{Instrument, field};
 
 use crate::{
-    AccessToken,
-    resource::{Resources, not_found},
-    server::Inner,
-    token::CURRENT_TOKEN,
-    tool::{CallContext, ToolDef},
+    catalog::{
+        Catalog, prompt,
+        resource::{Resources, not_found},
+    },
+    token::{AccessToken, CURRENT_TOKEN},
 };
 
 /// One per request (the transport is stateless); a reference count to clone.
 #[derive(Clone)]
-pub(crate) struct Handler(pub(crate) Arc<Inner>);
-
-pub(crate) fn unknown_tool(name: &str) -> ErrorData {
-    ErrorData::new(
-        ErrorCode::INVALID_PARAMS,
-        format!("Unknown tool: {name}"),
-        None,
-    )
-}
-
-/// Runs `def` with the token visible to `get_access_token`, in a span that
-/// names the tool, the caller and the scope decision (never the token).
-pub(crate) async fn run(
-    def: &'static ToolDef,
-    cx: CallContext,
-) -> Result<CallToolResult, ErrorData> {
-    let token = cx.token.clone();
-    let span = tracing::info_span!(
-        "tool_call",
-        tool = def.name,
-        subject = field::Empty,
-        scope_decision = field::Empty,
-    );
-    if let Some(t) = &token {
-        span.record("subject", t.subject());
-    }
-    let out = CURRENT_TOKEN
-        .scope(token, (def.call)(cx))
-        .instrument(span.clone())
-        .await;
-    span.in_scope(|| match &out {
-        Ok(r) if r.is_error == Some(true) => tracing::debug!("tool returned an error"),
-        Ok(_) => tracing::debug!("tool succeeded"),
-        Err(e) => tracing::warn!(code = e.code.0, "tool call failed"),
-    });
-    out
-}
+pub(crate) struct Handler(pub(crate) Arc<Catalog>);
 
 fn token_of(context: &RequestContext<RoleServer>) -> Option<AccessToken> {
     context
@@ -78,15 +42,14 @@ fn token_of(context: &RequestContext<RoleServer>) -> Option<AccessToken> {
 impl Handler {
     fn resources<M: rmcp::model::ConstString>(&self) -> Result<&Resources, ErrorData> {
         self.0
-            .resources
-            .as_ref()
+            .resources()
             .ok_or_else(ErrorData::method_not_found::<M>)
     }
 
     /// `resources/subscribe` and `resources/unsubscribe`: acknowledged for a
     /// served URI, with nothing to remember (see `McpServerBuilder::resource`).
     fn acknowledge<M: rmcp::model::ConstString>(&self, uri: &str) -> Result<(), ErrorData> {
-        if self.resources::<M>()?.find(uri).is_none() {
+        if !self.resources::<M>()?.serves(uri) {
             return Err(not_found(uri));
         }
         tracing::debug!(
@@ -100,7 +63,7 @@ impl Handler {
 
 impl ServerHandler for Handler {
     fn get_info(&self) -> ServerConfig {
-        self.0.info.clone()
+        self.0.info().clone()
     }
 
     async fn list_tools(
@@ -108,7 +71,9 @@ impl ServerHandler for Handler {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(self.0.tools.list.clone())
+        Ok(ListToolsResult::with_all_items(
+            self.0.tools().items().to_vec(),
+        ))
     }
 
     /// Accepted so clients that set a level first keep working; the transport
@@ -129,7 +94,10 @@ impl ServerHandler for Handler {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        Ok(self.resources::<ListResourcesRequestMethod>()?.list.clone())
+        let resources = &self.resources::<ListResourcesRequestMethod>()?.resources;
+        Ok(ListResourcesResult::with_all_items(
+            resources.items().to_vec(),
+        ))
     }
 
     async fn list_resource_templates(
@@ -137,10 +105,12 @@ impl ServerHandler for Handler {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        Ok(self
+        let templates = &self
             .resources::<ListResourceTemplatesRequestMethod>()?
-            .template_list
-            .clone())
+            .templates;
+        Ok(ListResourceTemplatesResult::with_all_items(
+            templates.items().to_vec(),
+        ))
     }
 
     async fn read_resource(
@@ -148,11 +118,9 @@ impl ServerHandler for Handler {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let resources = self.resources::<ReadResourceRequestMethod>()?;
-        let Some(reader) = resources.find(&request.uri) else {
-            return Err(not_found(&request.uri));
-        };
-        let read = reader.read(request);
+        let read = self
+            .resources::<ReadResourceRequestMethod>()?
+            .read(request)?;
         CURRENT_TOKEN
             .scope(token_of(&context), read)
             .await
@@ -182,8 +150,8 @@ impl ServerHandler for Handler {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        match &self.0.prompts {
-            Some(p) => Ok(p.list.clone()),
+        match self.0.prompts() {
+            Some(p) => Ok(ListPromptsResult::with_all_items(p.items().to_vec())),
             None => Err(ErrorData::method_not_found::<ListPromptsRequestMethod>()),
         }
     }
@@ -193,10 +161,10 @@ impl ServerHandler for Handler {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        let Some(prompts) = &self.0.prompts else {
+        let Some(prompts) = self.0.prompts() else {
             return Err(ErrorData::method_not_found::<GetPromptRequestMethod>());
         };
-        let get = prompts.get(request)?;
+        let get = prompt::get(prompts, request)?;
         CURRENT_TOKEN
             .scope(token_of(&context), get)
             .await
@@ -208,7 +176,7 @@ impl ServerHandler for Handler {
         request: CompleteRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
-        let Some(complete) = &self.0.complete else {
+        let Some(complete) = self.0.completion() else {
             return Err(ErrorData::method_not_found::<CompleteRequestMethod>());
         };
         CURRENT_TOKEN
@@ -217,7 +185,7 @@ impl ServerHandler for Handler {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.0.tools.get(name).map(|(_, t)| t.clone())
+        self.0.tools().get(name).map(|(t, _)| t.clone())
     }
 
     async fn call_tool(
@@ -225,16 +193,10 @@ impl ServerHandler for Handler {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let Some((def, _)) = self.0.tools.get(&request.name) else {
-            return Err(unknown_tool(&request.name));
-        };
-        let cx = CallContext::new(
-            def.name,
-            request.arguments,
-            token_of(&context),
-            self.0.shared.clone(),
-            Some(context),
-        );
-        run(def, cx).await.map(CallToolResponse::from)
+        let token = token_of(&context);
+        self.0
+            .call_tool(&request.name, request.arguments, token, Some(context))
+            .await
+            .map(CallToolResponse::from)
     }
 }

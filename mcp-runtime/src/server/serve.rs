@@ -4,7 +4,13 @@ use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Error, McpServer, server::SHUTDOWN_GRACE};
+use std::time::Duration;
+
+use super::McpServer;
+use crate::error::Error;
+
+/// How long `serve` waits for in-flight requests after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 impl McpServer {
     /// Binds [`bind_addr`](Self::bind_addr) and serves until Ctrl-C or SIGTERM.

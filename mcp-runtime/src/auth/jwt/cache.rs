@@ -15,7 +15,7 @@ use std::{
     sync::{Mutex, MutexGuard},
 };
 
-use crate::AccessToken;
+use crate::token::AccessToken;
 
 /// Keyed digest of a token.
 pub(crate) type TokenDigest = u64;

@@ -16,7 +16,10 @@ use aws_lc_rs::{
 use base64::Engine;
 use jsonwebtoken::{
     Algorithm, AlgorithmFamily,
-    jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyOperations, PublicKeyUse},
+    jwk::{
+        AlgorithmParameters, EllipticCurve, EllipticCurveKeyParameters, Jwk, KeyOperations,
+        OctetKeyPairParameters, PublicKeyUse, RSAKeyParameters,
+    },
 };
 use serde_json::Value;
 
@@ -199,104 +202,11 @@ fn parse_jwk(jwk: &Jwk, allowed: &[Algorithm]) -> Result<(SigningKey, Vec<u8>), 
     }
     material.push(0);
 
-    // The algorithms this key may verify: its family's, narrowed by its own
-    // `alg` and the allow-list.
-    let candidates = |family: AlgorithmFamily, fixed: Option<Algorithm>| -> Vec<Algorithm> {
-        allowed
-            .iter()
-            .copied()
-            .filter(|a| a.family() == family)
-            .filter(|a| fixed.is_none_or(|f| f == *a))
-            .filter(|a| jwk_alg.is_none_or(|j| j == *a))
-            .collect()
-    };
-
+    let algs = Candidates { allowed, jwk_alg };
     let parsed = match &jwk.algorithm {
-        AlgorithmParameters::RSA(p) => {
-            if jwk_alg.is_some_and(|j| j.family() != AlgorithmFamily::Rsa) {
-                return Err(Skip::Warn("RSA key with a non-RSA alg"));
-            }
-            let n = decode_b64(&p.n)?;
-            let e = decode_b64(&p.e)?;
-            let n_trimmed = trim_leading_zeros(&n);
-            let bits = match n_trimmed.first() {
-                Some(first) => n_trimmed.len() * 8 - first.leading_zeros() as usize,
-                None => 0,
-            };
-            if bits < 2048 {
-                return Err(Skip::Warn("RSA key shorter than 2048 bits"));
-            }
-            let algs = candidates(AlgorithmFamily::Rsa, None);
-            if algs.is_empty() {
-                return Err(Skip::Quiet("no allowed algorithm for this RSA key"));
-            }
-            let components = RsaPublicKeyComponents { n: &n, e: &e };
-            let mut parsed = Vec::with_capacity(algs.len());
-            for alg in algs {
-                let params = verification_algorithm(alg).expect("RSA family algorithm");
-                let key = components
-                    .to_parsed_public_key(params)
-                    .map_err(|_| Skip::Warn("invalid RSA key"))?;
-                parsed.push((alg, key));
-            }
-            material.extend_from_slice(b"RSA\0");
-            material.extend_from_slice(n_trimmed);
-            material.push(0);
-            material.extend_from_slice(trim_leading_zeros(&e));
-            parsed
-        }
-        AlgorithmParameters::EllipticCurve(p) => {
-            let (alg, verification, len): (_, &'static signature::EcdsaVerificationAlgorithm, _) =
-                match p.curve {
-                    EllipticCurve::P256 => {
-                        (Algorithm::ES256, &signature::ECDSA_P256_SHA256_FIXED, 32)
-                    }
-                    EllipticCurve::P384 => {
-                        (Algorithm::ES384, &signature::ECDSA_P384_SHA384_FIXED, 48)
-                    }
-                    _ => return Err(Skip::Warn("unsupported EC curve")),
-                };
-            if jwk_alg.is_some_and(|j| j != alg) {
-                return Err(Skip::Warn("EC key alg does not match its curve"));
-            }
-            if candidates(AlgorithmFamily::Ec, Some(alg)).is_empty() {
-                return Err(Skip::Quiet("no allowed algorithm for this EC key"));
-            }
-            let x = decode_b64(&p.x)?;
-            let y = decode_b64(&p.y)?;
-            if x.len() != len || y.len() != len {
-                return Err(Skip::Warn("EC coordinates have the wrong length"));
-            }
-            let mut point = Vec::with_capacity(1 + 2 * len);
-            point.push(4);
-            point.extend_from_slice(&x);
-            point.extend_from_slice(&y);
-            let key = ParsedPublicKey::new(verification, &point)
-                .map_err(|_| Skip::Warn("invalid EC key"))?;
-            material.extend_from_slice(b"EC\0");
-            material.extend_from_slice(&point);
-            vec![(alg, key)]
-        }
-        AlgorithmParameters::OctetKeyPair(p) => {
-            if p.curve != EllipticCurve::Ed25519 {
-                return Err(Skip::Warn("unsupported OKP curve"));
-            }
-            if jwk_alg.is_some_and(|j| j != Algorithm::EdDSA) {
-                return Err(Skip::Warn("OKP key with a non-EdDSA alg"));
-            }
-            if candidates(AlgorithmFamily::Ed, Some(Algorithm::EdDSA)).is_empty() {
-                return Err(Skip::Quiet("EdDSA not allowed"));
-            }
-            let x = decode_b64(&p.x)?;
-            if x.len() != 32 {
-                return Err(Skip::Warn("Ed25519 key has the wrong length"));
-            }
-            let key = ParsedPublicKey::new(&signature::ED25519, &x)
-                .map_err(|_| Skip::Warn("invalid Ed25519 key"))?;
-            material.extend_from_slice(b"OKP\0");
-            material.extend_from_slice(&x);
-            vec![(Algorithm::EdDSA, key)]
-        }
+        AlgorithmParameters::RSA(p) => rsa_key(p, algs, &mut material)?,
+        AlgorithmParameters::EllipticCurve(p) => vec![ec_key(p, algs, &mut material)?],
+        AlgorithmParameters::OctetKeyPair(p) => vec![okp_key(p, algs, &mut material)?],
         AlgorithmParameters::OctetKey(_) => {
             return Err(Skip::Warn(
                 "symmetric (oct) key in a JWKS is never used: HS* tokens are refused",
@@ -305,6 +215,133 @@ fn parse_jwk(jwk: &Jwk, allowed: &[Algorithm]) -> Result<(SigningKey, Vec<u8>), 
         _ => return Err(Skip::Warn("unsupported key type (kty)")),
     };
     Ok((SigningKey { kid, parsed }, material))
+}
+
+/// The algorithms a key may verify: its family's, narrowed by the key's own
+/// `alg` and the allow-list.
+#[derive(Clone, Copy)]
+struct Candidates<'a> {
+    allowed: &'a [Algorithm],
+    jwk_alg: Option<Algorithm>,
+}
+
+impl Candidates<'_> {
+    fn of(self, family: AlgorithmFamily, fixed: Option<Algorithm>) -> Vec<Algorithm> {
+        self.allowed
+            .iter()
+            .copied()
+            .filter(|a| a.family() == family)
+            .filter(|a| fixed.is_none_or(|f| f == *a))
+            .filter(|a| self.jwk_alg.is_none_or(|j| j == *a))
+            .collect()
+    }
+}
+
+type ParsedKeys = Vec<(Algorithm, ParsedPublicKey)>;
+
+/// An RSA key (2048 bits or more), parsed once per allowed algorithm.
+fn rsa_key(
+    p: &RSAKeyParameters,
+    algs: Candidates<'_>,
+    material: &mut Vec<u8>,
+) -> Result<ParsedKeys, Skip> {
+    if algs
+        .jwk_alg
+        .is_some_and(|j| j.family() != AlgorithmFamily::Rsa)
+    {
+        return Err(Skip::Warn("RSA key with a non-RSA alg"));
+    }
+    let n = decode_b64(&p.n)?;
+    let e = decode_b64(&p.e)?;
+    let n_trimmed = trim_leading_zeros(&n);
+    let bits = match n_trimmed.first() {
+        Some(first) => n_trimmed.len() * 8 - first.leading_zeros() as usize,
+        None => 0,
+    };
+    if bits < 2048 {
+        return Err(Skip::Warn("RSA key shorter than 2048 bits"));
+    }
+    let algs = algs.of(AlgorithmFamily::Rsa, None);
+    if algs.is_empty() {
+        return Err(Skip::Quiet("no allowed algorithm for this RSA key"));
+    }
+    let components = RsaPublicKeyComponents { n: &n, e: &e };
+    let mut parsed = Vec::with_capacity(algs.len());
+    for alg in algs {
+        let params = verification_algorithm(alg).expect("RSA family algorithm");
+        let key = components
+            .to_parsed_public_key(params)
+            .map_err(|_| Skip::Warn("invalid RSA key"))?;
+        parsed.push((alg, key));
+    }
+    material.extend_from_slice(b"RSA\0");
+    material.extend_from_slice(n_trimmed);
+    material.push(0);
+    material.extend_from_slice(trim_leading_zeros(&e));
+    Ok(parsed)
+}
+
+/// A P-256 or P-384 key, for the one algorithm of its curve.
+fn ec_key(
+    p: &EllipticCurveKeyParameters,
+    algs: Candidates<'_>,
+    material: &mut Vec<u8>,
+) -> Result<(Algorithm, ParsedPublicKey), Skip> {
+    let (alg, verification, len): (_, &'static signature::EcdsaVerificationAlgorithm, _) =
+        match p.curve {
+            EllipticCurve::P256 => (Algorithm::ES256, &signature::ECDSA_P256_SHA256_FIXED, 32),
+            EllipticCurve::P384 => (Algorithm::ES384, &signature::ECDSA_P384_SHA384_FIXED, 48),
+            _ => return Err(Skip::Warn("unsupported EC curve")),
+        };
+    if algs.jwk_alg.is_some_and(|j| j != alg) {
+        return Err(Skip::Warn("EC key alg does not match its curve"));
+    }
+    if algs.of(AlgorithmFamily::Ec, Some(alg)).is_empty() {
+        return Err(Skip::Quiet("no allowed algorithm for this EC key"));
+    }
+    let x = decode_b64(&p.x)?;
+    let y = decode_b64(&p.y)?;
+    if x.len() != len || y.len() != len {
+        return Err(Skip::Warn("EC coordinates have the wrong length"));
+    }
+    let mut point = Vec::with_capacity(1 + 2 * len);
+    point.push(4);
+    point.extend_from_slice(&x);
+    point.extend_from_slice(&y);
+    let key =
+        ParsedPublicKey::new(verification, &point).map_err(|_| Skip::Warn("invalid EC key"))?;
+    material.extend_from_slice(b"EC\0");
+    material.extend_from_slice(&point);
+    Ok((alg, key))
+}
+
+/// An Ed25519 key, for EdDSA.
+fn okp_key(
+    p: &OctetKeyPairParameters,
+    algs: Candidates<'_>,
+    material: &mut Vec<u8>,
+) -> Result<(Algorithm, ParsedPublicKey), Skip> {
+    if p.curve != EllipticCurve::Ed25519 {
+        return Err(Skip::Warn("unsupported OKP curve"));
+    }
+    if algs.jwk_alg.is_some_and(|j| j != Algorithm::EdDSA) {
+        return Err(Skip::Warn("OKP key with a non-EdDSA alg"));
+    }
+    if algs
+        .of(AlgorithmFamily::Ed, Some(Algorithm::EdDSA))
+        .is_empty()
+    {
+        return Err(Skip::Quiet("EdDSA not allowed"));
+    }
+    let x = decode_b64(&p.x)?;
+    if x.len() != 32 {
+        return Err(Skip::Warn("Ed25519 key has the wrong length"));
+    }
+    let key = ParsedPublicKey::new(&signature::ED25519, &x)
+        .map_err(|_| Skip::Warn("invalid Ed25519 key"))?;
+    material.extend_from_slice(b"OKP\0");
+    material.extend_from_slice(&x);
+    Ok((Algorithm::EdDSA, key))
 }
 
 fn trim_leading_zeros(b: &[u8]) -> &[u8] {

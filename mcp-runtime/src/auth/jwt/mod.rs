@@ -29,8 +29,8 @@
 //! whatever the traffic, with concurrent misses sharing one request. When the
 //! JWKS endpoint fails, the cached keys stay in use.
 //!
-//! Verified tokens are cached (keyed by the SHA-256 of the token) until their
-//! `exp`, so a client reusing its token pays for the signature check once; the
+//! Verified tokens are cached (keyed by a per-cache SipHash of the whole
+//! token, and compared in full on a hit) until their `exp`, so a client reusing its token pays for the signature check once; the
 //! cache is emptied whenever the key set changes.
 
 mod cache;
@@ -50,7 +50,8 @@ use std::{
 use base64::Engine;
 use serde_json::{Map, Value};
 
-use crate::{AccessToken, BoxFuture, TokenVerifier, VerifyError};
+use super::verifier::{TokenVerifier, VerifyError};
+use crate::{future::BoxFuture, token::AccessToken};
 use cache::TokenCache;
 use jwks::{B64, KeySet};
 
@@ -93,7 +94,7 @@ pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use mcp_runtime::{JwtVerifier, TokenVerifier};
+/// use mcp_runtime::auth::{JwtVerifier, TokenVerifier};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let verifier = JwtVerifier::builder("https://auth.example.com/keys")
@@ -239,6 +240,38 @@ struct Remote {
 }
 
 impl Remote {
+    /// Keys fetched from `uri`, with `client` or one of our own.
+    fn new(
+        uri: String,
+        client: Option<reqwest::Client>,
+        timing: Timing,
+    ) -> Result<Self, JwtConfigError> {
+        check_jwks_scheme(&uri)?;
+        let client = match client {
+            Some(c) => c,
+            None => reqwest::Client::builder()
+                .timeout(timing.timeout)
+                .connect_timeout(timing.timeout)
+                .user_agent(concat!("mcp-runtime/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| JwtConfigError::HttpClient(e.to_string()))?,
+        };
+        Ok(Remote {
+            uri,
+            client,
+            timeout: timing.timeout,
+            refresh_interval_ms: millis(timing.refresh_interval),
+            min_refetch_ms: millis(timing.min_refetch_interval),
+            base: Instant::now(),
+            fetch_lock: Arc::new(tokio::sync::Mutex::new(())),
+            completed: AtomicU64::new(0),
+            in_flight: AtomicBool::new(false),
+            last_attempt_ms: AtomicU64::new(NEVER),
+            next_refresh_ms: AtomicU64::new(NEVER),
+            background_running: AtomicBool::new(false),
+        })
+    }
+
     fn now_ms(&self) -> u64 {
         u64::try_from(self.base.elapsed().as_millis()).unwrap_or(NEVER - 1)
     }
@@ -286,7 +319,7 @@ impl JwtVerifier {
     /// development issuer, keys distributed out of band).
     ///
     /// ```
-    /// use mcp_runtime::{JwtVerifier, jwt::JwkSet};
+    /// use mcp_runtime::auth::{JwtVerifier, jwt::JwkSet};
     ///
     /// let jwks: JwkSet = serde_json::from_value(serde_json::json!({
     ///     "keys": [{
@@ -426,7 +459,7 @@ impl JwtVerifierBuilder {
     /// tokens say `at+jwt`, Scalekit's say `JWT`.
     ///
     /// ```
-    /// # use mcp_runtime::JwtVerifier;
+    /// # use mcp_runtime::auth::JwtVerifier;
     /// let builder = JwtVerifier::builder("https://auth.example.com/keys")
     ///     .require_typ(["at+jwt", "JWT"]);
     /// ```
@@ -508,63 +541,14 @@ impl JwtVerifierBuilder {
         };
         let cache = TokenCache::new(self.cache_capacity);
         let (loaded, remote) = match self.source {
-            Source::Static(jwks) => {
-                let values: Vec<Value> = jwks
-                    .keys
-                    .iter()
-                    .filter_map(|k| serde_json::to_value(k).ok())
-                    .collect();
-                let set = KeySet::from_jwk_values(&values, &rules.algorithms, "static JWKS");
-                if set.is_empty() {
-                    return Err(JwtConfigError::NoUsableKey);
-                }
-                (Loaded { set, generation: 1 }, None)
-            }
+            Source::Static(jwks) => (static_keys(&jwks, &rules.algorithms)?, None),
             Source::Remote(uri) => {
-                let url = reqwest::Url::parse(&uri)
-                    .map_err(|_| JwtConfigError::InvalidJwksUri(uri.clone()))?;
-                match url.scheme() {
-                    "https" => {}
-                    "http" => {
-                        let host = url.host_str().unwrap_or("");
-                        let loopback = host == "localhost"
-                            || host
-                                .trim_start_matches('[')
-                                .trim_end_matches(']')
-                                .parse::<std::net::IpAddr>()
-                                .is_ok_and(|ip| ip.is_loopback());
-                        if !loopback {
-                            tracing::warn!(
-                                jwks = %uri,
-                                "JWKS fetched over plain HTTP: use HTTPS outside local development"
-                            );
-                        }
-                    }
-                    _ => return Err(JwtConfigError::InvalidJwksUri(uri)),
-                }
-                let client = match self.http_client {
-                    Some(c) => c,
-                    None => reqwest::Client::builder()
-                        .timeout(self.http_timeout)
-                        .connect_timeout(self.http_timeout)
-                        .user_agent(concat!("mcp-runtime/", env!("CARGO_PKG_VERSION")))
-                        .build()
-                        .map_err(|e| JwtConfigError::HttpClient(e.to_string()))?,
-                };
-                let remote = Remote {
-                    uri,
-                    client,
+                let timing = Timing {
                     timeout: self.http_timeout,
-                    refresh_interval_ms: millis(self.refresh_interval),
-                    min_refetch_ms: millis(self.min_refetch_interval),
-                    base: Instant::now(),
-                    fetch_lock: Arc::new(tokio::sync::Mutex::new(())),
-                    completed: AtomicU64::new(0),
-                    in_flight: AtomicBool::new(false),
-                    last_attempt_ms: AtomicU64::new(NEVER),
-                    next_refresh_ms: AtomicU64::new(NEVER),
-                    background_running: AtomicBool::new(false),
+                    refresh_interval: self.refresh_interval,
+                    min_refetch_interval: self.min_refetch_interval,
                 };
+                let remote = Remote::new(uri, self.http_client, timing)?;
                 (Loaded::default(), Some(remote))
             }
         };
@@ -578,6 +562,53 @@ impl JwtVerifierBuilder {
                 counters: Counters::default(),
             }),
         })
+    }
+}
+
+/// A static key set, loaded once; it must hold a usable key.
+fn static_keys(jwks: &JwkSet, algorithms: &[Algorithm]) -> Result<Loaded, JwtConfigError> {
+    let values: Vec<Value> = jwks
+        .keys
+        .iter()
+        .filter_map(|k| serde_json::to_value(k).ok())
+        .collect();
+    let set = KeySet::from_jwk_values(&values, algorithms, "static JWKS");
+    if set.is_empty() {
+        return Err(JwtConfigError::NoUsableKey);
+    }
+    Ok(Loaded { set, generation: 1 })
+}
+
+/// How a remote key set is fetched and refreshed.
+struct Timing {
+    timeout: Duration,
+    refresh_interval: Duration,
+    min_refetch_interval: Duration,
+}
+
+/// Warns when keys come over plain HTTP from anywhere but loopback.
+fn check_jwks_scheme(uri: &str) -> Result<(), JwtConfigError> {
+    let url =
+        reqwest::Url::parse(uri).map_err(|_| JwtConfigError::InvalidJwksUri(uri.to_owned()))?;
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let host = url.host_str().unwrap_or("");
+            let loopback = host == "localhost"
+                || host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if !loopback {
+                tracing::warn!(
+                    jwks = %uri,
+                    "JWKS fetched over plain HTTP: use HTTPS outside local development"
+                );
+            }
+            Ok(())
+        }
+        _ => Err(JwtConfigError::InvalidJwksUri(uri.to_owned())),
     }
 }
 

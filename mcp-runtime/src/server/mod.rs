@@ -1,0 +1,118 @@
+//! The server: [`McpServer`], built by [`McpServerBuilder`], served over
+//! HTTP (`router`, `serve`) with the MCP handler over its catalog.
+
+mod builder;
+mod handler;
+mod router;
+mod serve;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use rmcp::model::{CallToolResult, JsonObject, Tool};
+use url::Url;
+
+pub use builder::McpServerBuilder;
+pub use serve::shutdown_signal;
+
+use crate::{catalog::Catalog, catalog::scopes::ScopeRule, gate::Gate, token::AccessToken};
+
+/// A configured MCP server, ready to be served or embedded.
+///
+/// Cheap to clone: clones share everything.
+#[derive(Clone)]
+pub struct McpServer {
+    catalog: Arc<Catalog>,
+    gate: Arc<Gate>,
+    served: Arc<Served>,
+}
+
+/// Where and how the server is exposed.
+struct Served {
+    endpoint: Url,
+    base_url: Url,
+    bind: SocketAddr,
+    json_response: bool,
+    /// Served next to `/mcp`, outside the gate.
+    routes: Option<axum::Router>,
+    /// The authentication in use, described.
+    authentication: Option<String>,
+}
+
+impl std::fmt::Debug for McpServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tools: Vec<&str> = self.tools().iter().map(|t| t.name.as_ref()).collect();
+        f.debug_struct("McpServer")
+            .field("endpoint", &self.served.endpoint.as_str())
+            .field("bind", &self.served.bind)
+            .field("tools", &tools)
+            .field("authentication", &self.served.authentication)
+            .finish_non_exhaustive()
+    }
+}
+
+impl McpServer {
+    /// Starts configuring a server.
+    pub fn builder() -> McpServerBuilder {
+        McpServerBuilder::default()
+    }
+
+    /// The public URL of the MCP endpoint: `{MCP_URL}mcp`.
+    pub fn endpoint(&self) -> Url {
+        self.served.endpoint.clone()
+    }
+
+    /// The public base URL (`MCP_URL`), with its trailing slash.
+    pub fn base_url(&self) -> &Url {
+        &self.served.base_url
+    }
+
+    /// The address `serve` binds.
+    pub fn bind_addr(&self) -> SocketAddr {
+        self.served.bind
+    }
+
+    /// The authentication in use, described in one line (`None` without
+    /// authentication).
+    pub fn authentication(&self) -> Option<&str> {
+        self.served.authentication.as_deref()
+    }
+
+    /// The tools this server serves, as listed to clients.
+    pub fn tools(&self) -> &[Tool] {
+        self.catalog.tools().items()
+    }
+
+    /// The scopes a tool requires, by tool name.
+    pub fn tool_scopes(&self, name: &str) -> Option<ScopeRule> {
+        self.catalog.tools().get(name).map(|(_, d)| d.scopes)
+    }
+
+    /// Calls a tool in process, as a client with `token` would (scope check
+    /// included): handy in tests.
+    ///
+    /// ```
+    /// use mcp_runtime::{AccessToken, McpServer, tool};
+    ///
+    /// /// Doubles a number.
+    /// #[tool(scope = "math")]
+    /// fn double(n: i64) -> String {
+    ///     (n * 2).to_string()
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let server = McpServer::builder().tool::<double>().build().unwrap();
+    /// let args = serde_json::json!({ "n": 21 }).as_object().cloned();
+    /// let token = AccessToken::new("t", "me").with_scopes(["math"]);
+    /// let result = server.call_tool("double", args, Some(token)).await.unwrap();
+    /// assert_eq!(result.is_error, Some(false));
+    /// # }
+    /// ```
+    pub async fn call_tool(
+        &self,
+        name: &str,
+        arguments: Option<JsonObject>,
+        token: Option<AccessToken>,
+    ) -> Result<CallToolResult, rmcp::ErrorData> {
+        self.catalog.call_tool(name, arguments, token, None).await
+    }
+}
