@@ -118,3 +118,85 @@ fn query_has_token(request: &Request) -> bool {
             .any(|kv| kv.split('=').next() == Some("access_token"))
     })
 }
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// 256 cases unless `PROPTEST_CASES` says otherwise; failures are
+    /// reported, not written to regression files.
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    fn headers(values: &[HeaderValue]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append(header::AUTHORIZATION, v.clone());
+        }
+        map
+    }
+
+    /// What `Bearer <token>` means, written independently of the parser:
+    /// `bearer` in any case, one or more spaces, then a non-empty token
+    /// without spaces.
+    fn expected(value: &str) -> Option<&str> {
+        let scheme = value.get(..6)?;
+        let token = value[6..].strip_prefix(' ')?.trim_start_matches(' ');
+        (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
+            .then_some(token)
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn never_panics_on_any_header_values(
+            raw in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..48), 0..3),
+        ) {
+            let values: Vec<HeaderValue> = raw
+                .iter()
+                .filter_map(|b| HeaderValue::from_bytes(b).ok())
+                .collect();
+            let _ = bearer_token(&headers(&values));
+        }
+
+        #[test]
+        fn accepts_exactly_bearer_token_shapes(
+            value in prop_oneof![
+                "(?i:bearer)( {1,3})[A-Za-z0-9._~+/=-]{1,24}",
+                "(?i:bearer|basic|bear|bearerx)?[ \t]{0,2}[A-Za-z0-9._~+/= \t-]{0,16}",
+                "[ -~\t]{0,32}",
+            ],
+        ) {
+            let header = HeaderValue::from_str(&value).unwrap();
+            match (bearer_token(&headers(&[header])), expected(&value)) {
+                (Ok(Some(got)), Some(want)) => prop_assert_eq!(got, want),
+                (Err(_), None) => {}
+                (got, want) => prop_assert!(false, "{:?}: got {:?}, want {:?}", value, got, want),
+            }
+        }
+
+        #[test]
+        fn generated_bearer_headers_give_their_token(
+            scheme in "(?i:bearer)",
+            spaces in 1usize..4,
+            token in "[A-Za-z0-9._~+/-]{1,40}=*",
+        ) {
+            let value = format!("{scheme}{}{token}", " ".repeat(spaces));
+            let map = headers(&[HeaderValue::from_str(&value).unwrap()]);
+            prop_assert_eq!(bearer_token(&map), Ok(Some(token.as_str())));
+        }
+
+        #[test]
+        fn two_authorization_headers_are_refused(a in "Bearer [a-z]{1,8}", b in "Bearer [a-z]{1,8}") {
+            let map = headers(&[HeaderValue::from_str(&a).unwrap(), HeaderValue::from_str(&b).unwrap()]);
+            prop_assert!(bearer_token(&map).is_err());
+        }
+    }
+}

@@ -28,8 +28,9 @@ pub(crate) struct StepUp {
 
 #[derive(Deserialize)]
 struct Peek<'a> {
+    /// Borrowed when it can be; an escaped name (`tools\/call`) is owned.
     #[serde(borrow)]
-    method: Option<&'a str>,
+    method: Option<std::borrow::Cow<'a, str>>,
     #[serde(borrow)]
     params: Option<PeekParams<'a>>,
 }
@@ -125,7 +126,148 @@ async fn tool_from_body(
     let bytes: Bytes = bytes;
     let name = serde_json::from_slice::<Peek<'_>>(&bytes)
         .ok()
-        .filter(|p| p.method == Some("tools/call"))
+        .filter(|p| p.method.as_deref() == Some("tools/call"))
         .and_then(|p| p.params?.name.map(|n| n.into_owned()));
     Ok((name, Request::from_parts(parts, Body::from(bytes))))
+}
+
+#[cfg(test)]
+mod props {
+    use std::sync::LazyLock;
+
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    const MAX_BODY: usize = 64 * 1024;
+
+    static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    });
+
+    /// 256 cases unless `PROPTEST_CASES` says otherwise; failures are
+    /// reported, not written to regression files.
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    #[test]
+    fn an_escaped_method_name_is_still_seen() {
+        for method in [r#""tools\/call""#, r#""tools\u002fcall""#] {
+            let body =
+                format!(r#"{{"jsonrpc":"2.0","id":1,"method":{method},"params":{{"name":"x"}}}}"#);
+            let (found, _) = peek(body.into_bytes());
+            assert_eq!(found.as_deref(), Some("x"), "{method}");
+        }
+    }
+
+    /// The tool name peeked from `body`, and the body of the rebuilt request.
+    fn peek(body: Vec<u8>) -> (Option<String>, Bytes) {
+        RUNTIME.block_on(async {
+            let request = Request::builder()
+                .method("POST")
+                .body(Body::from(body))
+                .unwrap();
+            let Ok((name, request)) = tool_from_body(request, MAX_BODY).await else {
+                panic!("a body under the limit is read");
+            };
+            let body = axum::body::to_bytes(request.into_body(), MAX_BODY)
+                .await
+                .unwrap();
+            (name, body)
+        })
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            ".{0,8}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map("[a-z]{1,6}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// `"key":value` members of an object, in the given order.
+    fn object(members: &[(String, String)]) -> String {
+        let inner: Vec<String> = members.iter().map(|(k, v)| format!("{k:?}:{v}")).collect();
+        format!("{{{}}}", inner.join(","))
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn never_panics_and_puts_any_body_back(body in prop::collection::vec(any::<u8>(), 0..256)) {
+            let (_, back) = peek(body.clone());
+            prop_assert_eq!(&back[..], &body[..]);
+        }
+
+        #[test]
+        fn never_panics_on_json_ish_bodies(
+            body in r#"\{("(method|params|name|id|jsonrpc)":("[a-z/\\"]{0,10}"|\{|\}|\[|[0-9]|null|,)){0,6}\}?"#,
+        ) {
+            let (_, back) = peek(body.clone().into_bytes());
+            prop_assert_eq!(&back[..], body.as_bytes());
+        }
+
+        #[test]
+        fn finds_the_name_of_a_generated_tools_call(
+            name in ".{0,24}",
+            id in json_value(),
+            arguments in json_value(),
+            extra in json_value(),
+            params_first in any::<bool>(),
+            name_first in any::<bool>(),
+            pretty in any::<bool>(),
+        ) {
+            let name_member = ("name".to_owned(), json!(name).to_string());
+            let arguments_member = ("arguments".to_owned(), arguments.to_string());
+            let params_members = if name_first {
+                vec![name_member, arguments_member]
+            } else {
+                vec![arguments_member, name_member]
+            };
+            let mut members = vec![
+                ("jsonrpc".to_owned(), json!("2.0").to_string()),
+                ("id".to_owned(), id.to_string()),
+                ("method".to_owned(), json!("tools/call").to_string()),
+                ("extra".to_owned(), extra.to_string()),
+            ];
+            let params = ("params".to_owned(), object(&params_members));
+            if params_first {
+                members.insert(0, params);
+            } else {
+                members.push(params);
+            }
+            let mut body = object(&members);
+            if pretty {
+                let parsed: Value = serde_json::from_str(&body).unwrap();
+                body = serde_json::to_string_pretty(&parsed).unwrap();
+            }
+            let (found, back) = peek(body.clone().into_bytes());
+            prop_assert_eq!(found, Some(name));
+            prop_assert_eq!(&back[..], body.as_bytes());
+        }
+
+        #[test]
+        fn other_methods_name_no_tool(method in "[a-z/]{1,16}", name in "[a-z_]{1,8}") {
+            prop_assume!(method != "tools/call");
+            let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": {"name": name}});
+            let (found, _) = peek(body.to_string().into_bytes());
+            prop_assert_eq!(found, None);
+        }
+    }
 }

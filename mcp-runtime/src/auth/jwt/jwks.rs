@@ -23,9 +23,10 @@ use jsonwebtoken::{
 };
 use serde_json::Value;
 
-/// base64url, padding optional (some servers pad their JWKs and tokens are
-/// unpadded).
-pub(crate) const B64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+/// base64url for JWK fields (`n`, `e`, `x`, `y`) only: padding optional,
+/// since some servers pad their JWK values. Tokens are decoded strictly, with
+/// `TOKEN_B64` in the parent module.
+const JWK_B64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
     &base64::alphabet::URL_SAFE,
     base64::engine::GeneralPurposeConfig::new()
         .with_encode_padding(false)
@@ -170,7 +171,8 @@ enum Skip {
 }
 
 fn decode_b64(s: &str) -> Result<Vec<u8>, Skip> {
-    B64.decode(s)
+    JWK_B64
+        .decode(s)
         .map_err(|_| Skip::Warn("key parameter is not base64url"))
 }
 

@@ -3,8 +3,10 @@
 //!
 //! What a token must satisfy to be accepted:
 //!
-//! - a compact JWS (`header.payload.signature`) whose `alg` is in the
-//!   allow-list (default: RS256/384/512, PS256/384/512, ES256/384, EdDSA);
+//! - a compact JWS (`header.payload.signature`), each part strict base64url
+//!   (no padding, no stray bits after the last byte: one spelling per token),
+//!   whose `alg` is in the allow-list (default: RS256/384/512, PS256/384/512,
+//!   ES256/384, EdDSA);
 //!   `none` and the HMAC algorithms (`HS*`) are never accepted, and the
 //!   algorithm must agree with the signing key's type, curve and `alg`;
 //! - no `crit` header (no extension is understood);
@@ -14,7 +16,8 @@
 //!   `kid`, with one of the keys for the token's `alg`; a `kid` that no key
 //!   carries is also tried against the keys published without `kid`);
 //! - `exp` present and not past, `nbf` and `iat` (when present) not in the
-//!   future, each with a small leeway for clock skew (30 s by default);
+//!   future, each with a small leeway for clock skew (30 s by default, at
+//!   most [`MAX_LEEWAY`]);
 //! - `iss` equal to one of the configured issuers;
 //! - `aud` (a string or an array) containing one of the configured audiences;
 //! - a `sub`.
@@ -23,15 +26,17 @@
 //! (string or array) and `scopes` (array or string): the union, de-duplicated,
 //! in order of appearance. The client is `client_id`, else `azp`, else `cid`.
 //!
-//! Keys are fetched from the JWKS URL on first use, refreshed in the background
-//! once older than the refresh interval, and refetched at once when a token
-//! names an unknown `kid` — at most once per "minimum refetch interval",
-//! whatever the traffic, with concurrent misses sharing one request. When the
-//! JWKS endpoint fails, the cached keys stay in use.
+//! Keys are fetched from the JWKS URL (`https`, or `http` on loopback only)
+//! on first use, refreshed in the background once older than the refresh
+//! interval, and refetched at once when a token names an unknown `kid` — at
+//! most once per "minimum refetch interval", whatever the traffic, with
+//! concurrent misses sharing one request. When the JWKS endpoint fails, the
+//! cached keys stay in use.
 //!
 //! Verified tokens are cached (keyed by a per-cache SipHash of the whole
-//! token, and compared in full on a hit) until their `exp`, so a client reusing its token pays for the signature check once; the
-//! cache is emptied whenever the key set changes.
+//! token, and compared in full on a hit) until their `exp`, so a client
+//! reusing its token pays for the signature check once; the cache is emptied
+//! whenever the key set changes.
 
 mod cache;
 mod jwks;
@@ -53,7 +58,7 @@ use serde_json::{Map, Value};
 use super::verifier::{TokenVerifier, VerifyError};
 use crate::{future::BoxFuture, token::AccessToken};
 use cache::TokenCache;
-use jwks::{B64, KeySet};
+use jwks::KeySet;
 
 pub use jsonwebtoken::{Algorithm, jwk::JwkSet};
 
@@ -77,6 +82,10 @@ pub const DEFAULT_ALGORITHMS: [Algorithm; 9] = [
 
 /// Default clock-skew allowance for `exp`, `nbf` and `iat`.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+/// Largest clock-skew allowance [`JwtVerifierBuilder::build`] accepts
+/// (5 minutes): past that, an expired token would stay usable long enough to
+/// matter, and a skew that large is a clock to fix, not to tolerate.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
 /// Default age after which the JWKS is refreshed (in the background).
 pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(600);
 /// Default minimum time between two JWKS requests triggered by tokens
@@ -150,6 +159,16 @@ pub enum JwtConfigError {
     /// The JWKS URL is not an absolute `http(s)` URL.
     #[error("invalid JWKS URL {0:?}")]
     InvalidJwksUri(String),
+    /// The JWKS URL is plain `http` to a host other than loopback
+    /// (`localhost`, `127.0.0.0/8`, `[::1]`): keys fetched that way could be
+    /// swapped in transit.
+    #[error(
+        "JWKS URL {0:?} uses plain http: use an https URL (http is allowed only for localhost, 127.0.0.0/8 and [::1])"
+    )]
+    InsecureJwksUri(String),
+    /// The leeway is larger than [`MAX_LEEWAY`].
+    #[error("JWT leeway {0:?} is larger than the maximum, MAX_LEEWAY (5 minutes)")]
+    LeewayTooLarge(Duration),
     /// The algorithm allow-list is empty.
     #[error("no signature algorithm allowed")]
     NoAlgorithm,
@@ -253,6 +272,8 @@ impl Remote {
                 .timeout(timing.timeout)
                 .connect_timeout(timing.timeout)
                 .user_agent(concat!("mcp-runtime/", env!("CARGO_PKG_VERSION")))
+                // A redirect could lead off https or to another host.
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(|e| JwtConfigError::HttpClient(e.to_string()))?,
         };
@@ -289,6 +310,29 @@ fn invalid(msg: &str) -> VerifyError {
 
 fn malformed() -> VerifyError {
     invalid("malformed token")
+}
+
+/// base64url as JWS compact serialisation requires (RFC 7515 §2): no padding,
+/// and no set bits after the last encoded byte, so each token has exactly one
+/// spelling. (JWK fields are read more leniently, in `jwks`.)
+const TOKEN_B64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(false),
+);
+
+/// One segment of a compact JWS, decoded with [`TOKEN_B64`]. The error never
+/// quotes the segment.
+fn decode_segment(segment: &str) -> Result<Vec<u8>, VerifyError> {
+    use base64::DecodeError;
+    TOKEN_B64.decode(segment).map_err(|e| match e {
+        DecodeError::InvalidPadding => invalid("padded base64url in token"),
+        DecodeError::InvalidByte(_, b'=') => invalid("padded base64url in token"),
+        DecodeError::InvalidLastSymbol(..) => invalid("non-canonical base64url in token"),
+        DecodeError::InvalidByte(..) | DecodeError::InvalidLength(_) => malformed(),
+    })
 }
 
 fn unix_now() -> u64 {
@@ -448,7 +492,8 @@ impl JwtVerifierBuilder {
     }
 
     /// Clock-skew allowance for `exp`, `nbf` and `iat` (default 30 s,
-    /// whole seconds).
+    /// whole seconds). More than [`MAX_LEEWAY`] (5 minutes) makes
+    /// [`build`](Self::build) fail with [`JwtConfigError::LeewayTooLarge`].
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
         self
@@ -519,6 +564,9 @@ impl JwtVerifierBuilder {
         if self.algorithms.is_empty() {
             return Err(JwtConfigError::NoAlgorithm);
         }
+        if self.leeway > MAX_LEEWAY {
+            return Err(JwtConfigError::LeewayTooLarge(self.leeway));
+        }
         if let Some(&hs) = self
             .algorithms
             .iter()
@@ -586,29 +634,28 @@ struct Timing {
     min_refetch_interval: Duration,
 }
 
-/// Warns when keys come over plain HTTP from anywhere but loopback.
+/// Accepts `https` URLs, and `http` ones to loopback only (local
+/// development and tests): keys fetched over plain HTTP from anywhere else
+/// could be replaced on the way.
 fn check_jwks_scheme(uri: &str) -> Result<(), JwtConfigError> {
     let url =
         reqwest::Url::parse(uri).map_err(|_| JwtConfigError::InvalidJwksUri(uri.to_owned()))?;
     match url.scheme() {
-        "https" => Ok(()),
-        "http" => {
-            let host = url.host_str().unwrap_or("");
-            let loopback = host == "localhost"
-                || host
-                    .trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback());
-            if !loopback {
-                tracing::warn!(
-                    jwks = %uri,
-                    "JWKS fetched over plain HTTP: use HTTPS outside local development"
-                );
-            }
-            Ok(())
-        }
+        "https" if url.has_host() => Ok(()),
+        "http" if is_loopback(&url) => Ok(()),
+        "http" if url.has_host() => Err(JwtConfigError::InsecureJwksUri(uri.to_owned())),
         _ => Err(JwtConfigError::InvalidJwksUri(uri.to_owned())),
+    }
+}
+
+/// `localhost`, `127.0.0.0/8` or `[::1]` (not `*.localhost`, nor IPv4-mapped
+/// addresses: only what surely never leaves the machine).
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
@@ -712,7 +759,7 @@ impl Inner {
         else {
             return Err(malformed());
         };
-        let header_bytes = B64.decode(header_b64).map_err(|_| malformed())?;
+        let header_bytes = decode_segment(header_b64)?;
         let header: Map<String, Value> =
             serde_json::from_slice(&header_bytes).map_err(|_| malformed())?;
         let alg = header
@@ -737,8 +784,8 @@ impl Inner {
             Some(Value::String(kid)) => Some(kid.clone()),
             Some(_) => return Err(malformed()),
         };
-        let payload = B64.decode(payload_b64).map_err(|_| malformed())?;
-        let signature = B64.decode(signature_b64).map_err(|_| malformed())?;
+        let payload = decode_segment(payload_b64)?;
+        let signature = decode_segment(signature_b64)?;
         let signing_input = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
         Ok(Parsed {
             alg,

@@ -916,10 +916,144 @@ fn configuration_errors() {
         assert_eq!(err, JwtConfigError::InvalidJwksUri(uri.to_owned()));
     }
     let v = b().issuer(ISS).audience(AUD).build().unwrap();
-    assert_eq!(v.jwks_uri(), Some("https://auth.example.com/keys"));
     assert_eq!(v.stats().jwks_fetches, 0, "nothing fetched at build time");
     let shown = format!("{v:?}");
     assert!(shown.contains("auth.example.com/keys"), "{shown}");
+}
+
+#[test]
+fn plain_http_jwks_is_refused_except_on_loopback() {
+    let build = |uri: &str| JwtVerifier::builder(uri).issuer(ISS).audience(AUD).build();
+    for uri in [
+        "http://auth.example.com/keys",
+        "http://10.0.0.1/keys",
+        "http://[::ffff:127.0.0.1]/keys",
+        "http://localhost.example.com/keys",
+        "http://127.0.0.1.nip.io/keys",
+        "http://0.0.0.0/keys",
+    ] {
+        let err = build(uri).unwrap_err();
+        assert_eq!(err, JwtConfigError::InsecureJwksUri(uri.to_owned()));
+        let message = err.to_string();
+        assert!(message.contains("use an https URL"), "{message}");
+    }
+    for uri in [
+        "http://localhost/keys",
+        "http://LOCALHOST:8080/keys",
+        "http://127.0.0.1:9000/keys",
+        "http://127.10.20.30/keys",
+        "http://[::1]:9000/keys",
+        "https://auth.example.com/keys",
+    ] {
+        assert!(build(uri).is_ok(), "{uri}");
+    }
+}
+
+#[test]
+fn leeway_is_capped() {
+    let b = || static_builder(&[RSA_A.jwk(None)]);
+    assert!(b().leeway(MAX_LEEWAY).build().is_ok());
+    assert!(b().leeway(Duration::ZERO).build().is_ok());
+    for leeway in [
+        MAX_LEEWAY + Duration::from_millis(1),
+        Duration::from_secs(3600),
+        Duration::MAX,
+    ] {
+        let err = b().leeway(leeway).build().unwrap_err();
+        assert_eq!(err, JwtConfigError::LeewayTooLarge(leeway));
+        let message = err.to_string();
+        assert!(message.contains("MAX_LEEWAY (5 minutes)"), "{message}");
+    }
+}
+
+// -------------------------------------------------- strict base64url ---
+
+const PADDED: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE;
+
+#[tokio::test]
+async fn padded_tokens_are_refused_even_when_well_signed() {
+    let v = verifier();
+    let header = json!({ "alg": "RS256", "kid": RSA_A.kid, "typ": "JWT" }).to_string();
+    let input = format!(
+        "{}.{}",
+        PADDED.encode(&header),
+        PADDED.encode(claims().to_string())
+    );
+    let sig = RSA_A.sign_input("RS256", input.as_bytes());
+    let token = format!("{input}.{}", PADDED.encode(sig));
+    assert!(token.contains('='), "{token}");
+    assert_eq!(
+        check(&v, &token).await.err(),
+        invalid("padded base64url in token")
+    );
+    // Padding on one segment only, the others canonical.
+    let good = RSA_A.token(&claims());
+    let signature = good.rsplit_once('.').unwrap().1;
+    assert_eq!(signature.len() % 4, 2, "a 256-byte signature needs `==`");
+    for bad in [
+        format!("{good}=="),
+        format!("{good}="),
+        format!("{good}===="),
+    ] {
+        let err = check(&v, &bad).await.unwrap_err();
+        assert!(
+            err == VerifyError::Invalid("padded base64url in token".to_owned())
+                || err == VerifyError::Invalid("malformed token".to_owned()),
+            "{err:?}"
+        );
+    }
+    assert_eq!(
+        check(&v, &format!("{good}==")).await.err(),
+        invalid("padded base64url in token")
+    );
+}
+
+#[tokio::test]
+async fn stray_bits_after_the_last_byte_are_refused() {
+    let v = verifier();
+    let good = RSA_A.token(&claims());
+    assert!(check(&v, &good).await.is_ok());
+    // The last of the 342 characters of a 256-byte signature carries 2 bits
+    // of it and 4 unused ones: setting one gives another spelling of the
+    // same bytes, which a lenient decoder would accept.
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let last = *good.as_bytes().last().unwrap();
+    let value = alphabet.iter().position(|&c| c == last).unwrap();
+    assert_eq!(value & 0xF, 0);
+    let twin = format!("{}{}", &good[..good.len() - 1], alphabet[value | 1] as char);
+    let lenient = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let decode_sig = |t: &str| lenient.decode(t.rsplit_once('.').unwrap().1).unwrap();
+    assert_eq!(decode_sig(&twin), decode_sig(&good), "same signature bytes");
+    assert_eq!(
+        check(&v, &twin).await.err(),
+        invalid("non-canonical base64url in token")
+    );
+}
+
+#[tokio::test]
+async fn padded_jwk_values_are_still_accepted() {
+    let pad = |jwk: &mut Value, field: &str| {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(jwk[field].as_str().unwrap())
+            .unwrap();
+        let padded = PADDED.encode(bytes);
+        assert!(padded.ends_with('='), "{field}: {padded}");
+        jwk[field] = json!(padded);
+    };
+    let mut rsa = RSA_A.jwk(None);
+    let mut ec = EC_P256.jwk(None);
+    pad(&mut rsa, "n");
+    pad(&mut ec, "x");
+    pad(&mut ec, "y");
+    let v = static_builder(&[rsa, ec]).build().unwrap();
+    assert_eq!(v.stats().keys, 2);
+    assert!(check(&v, &RSA_A.token(&claims())).await.is_ok());
+    assert!(check(&v, &EC_P256.token(&claims())).await.is_ok());
 }
 
 // ------------------------------------------------------ remote JWKS ---
@@ -1373,5 +1507,111 @@ async fn error_descriptions_never_echo_the_token() {
         };
         assert!(!msg.contains(secretish), "{msg}");
         assert!(msg.len() < 60, "{msg}");
+    }
+}
+
+// ------------------------------------------------------- properties ---
+
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const NO_PAD: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+    static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    });
+    static VERIFIER: LazyLock<JwtVerifier> = LazyLock::new(verifier);
+
+    /// 256 cases unless `PROPTEST_CASES` says otherwise; failures are
+    /// reported, not written to regression files.
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// Bytes whose encoding ends in a partial group (so would be padded).
+    fn partial() -> impl Strategy<Value = Vec<u8>> {
+        (0usize..21, 1usize..3)
+            .prop_flat_map(|(groups, rest)| prop::collection::vec(any::<u8>(), groups * 3 + rest))
+    }
+
+    fn segment_error(msg: &str) -> Option<VerifyError> {
+        Some(VerifyError::Invalid(msg.to_owned()))
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn segments_decode_only_from_their_canonical_spelling(
+            s in prop_oneof!["[A-Za-z0-9_=+/-]{0,40}", ".{0,40}"],
+        ) {
+            if let Ok(bytes) = decode_segment(&s) {
+                prop_assert_eq!(NO_PAD.encode(bytes), s);
+            }
+        }
+
+        #[test]
+        fn unpadded_segments_round_trip(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            prop_assert_eq!(decode_segment(&NO_PAD.encode(&bytes)).ok(), Some(bytes));
+        }
+
+        #[test]
+        fn padding_is_refused(bytes in partial()) {
+            prop_assert_eq!(
+                decode_segment(&PADDED.encode(&bytes)).err(),
+                segment_error("padded base64url in token")
+            );
+        }
+
+        #[test]
+        fn stray_trailing_bits_are_refused(bytes in partial(), bits in 1usize..16) {
+            let mut s = NO_PAD.encode(&bytes).into_bytes();
+            // The last character has 4 unused bits after one byte, 2 after two.
+            let stray = if bytes.len() % 3 == 1 { bits } else { 1 + bits % 3 };
+            let last = s.last_mut().unwrap();
+            let value = ALPHABET.iter().position(|c| c == last).unwrap();
+            *last = ALPHABET[value | stray];
+            let s = String::from_utf8(s).unwrap();
+            prop_assert_eq!(
+                decode_segment(&s).err(),
+                segment_error("non-canonical base64url in token")
+            );
+        }
+
+        #[test]
+        fn verifying_arbitrary_tokens_never_panics(
+            token in prop_oneof!["[A-Za-z0-9_=-]{0,30}(\\.[A-Za-z0-9_=-]{0,30}){0,3}", ".{0,80}"],
+        ) {
+            let result = RUNTIME.block_on(VERIFIER.verify(&token));
+            prop_assert!(matches!(result, Err(VerifyError::Invalid(_))));
+        }
+
+        #[test]
+        fn verifying_json_shaped_tokens_never_panics(
+            header in prop_oneof![
+                Just(r#"{"alg":"RS256","kid":"rsa-a"}"#.to_owned()),
+                Just(r#"{"alg":"ES256"}"#.to_owned()),
+                "\\{\"(alg|kid|typ|crit)\":(\"[A-Za-z0-9]{0,6}\"|[0-9]{1,3}|null|\\[\\])\\}",
+            ],
+            payload in prop_oneof![Just("{}".to_owned()), Just("[1]".to_owned()), ".{0,20}"],
+            signature in prop::collection::vec(any::<u8>(), 0..80),
+        ) {
+            let token = format!(
+                "{}.{}.{}",
+                NO_PAD.encode(&header),
+                NO_PAD.encode(&payload),
+                NO_PAD.encode(&signature)
+            );
+            let result = RUNTIME.block_on(VERIFIER.verify(&token));
+            prop_assert!(matches!(result, Err(VerifyError::Invalid(_))));
+        }
     }
 }
