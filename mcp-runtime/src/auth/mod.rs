@@ -134,7 +134,8 @@ impl<V: TokenVerifier> AuthProvider for V {
     }
 }
 
-/// An `http(s)` URL without a trailing slash, as issuers are written.
+/// An `https` URL (plain `http` only on loopback, see
+/// [`oidc::require_tls`]) without a trailing slash, as issuers are written.
 fn issuer_url(name: &str, value: &str) -> Result<String, Error> {
     let url = Url::parse(value)
         .map_err(|e| Error::config(name, format!("`{value}` is not a URL ({e})")))?;
@@ -144,5 +145,6 @@ fn issuer_url(name: &str, value: &str) -> Result<String, Error> {
             format!("`{value}` must be an http(s) URL"),
         ));
     }
+    oidc::require_tls(value, &url).map_err(|why| Error::config(name, why))?;
     Ok(value.trim_end_matches('/').to_owned())
 }

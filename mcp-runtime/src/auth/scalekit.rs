@@ -14,6 +14,11 @@ use crate::error::Error;
 /// `/.well-known/oauth-authorization-server` on this server forwards
 /// Scalekit's document for older clients.
 ///
+/// No header `typ` is required: Scalekit's access tokens say `typ: JWT`, as
+/// FastMCP's provider accepts them (an [`OidcProvider`](super::OidcProvider)
+/// requires `at+jwt`). The environment URL must be `https` (plain `http` only
+/// on loopback, for tests).
+///
 /// ```
 /// use mcp_runtime::{McpServer, auth::ScalekitProvider};
 ///
@@ -107,6 +112,10 @@ mod tests {
         assert!(e.to_string().starts_with("SCALEKIT_RESOURCE_ID"), "{e}");
         let e = ScalekitProvider::new("not a url", "c", "res_1").unwrap_err();
         assert!(e.to_string().starts_with("SCALEKIT_ENVIRONMENT_URL"), "{e}");
+        let e = ScalekitProvider::new("http://x.scalekit.dev", "c", "res_1").unwrap_err();
+        assert!(e.to_string().starts_with("SCALEKIT_ENVIRONMENT_URL"), "{e}");
+        assert!(e.to_string().contains("https://"), "{e}");
+        assert!(ScalekitProvider::new("http://127.0.0.1:9000", "c", "res_1").is_ok());
         let p = ScalekitProvider::new("https://x.scalekit.dev/", "c", "res_1").unwrap();
         assert_eq!(
             p.authorization_server(),

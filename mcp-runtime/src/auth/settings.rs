@@ -45,6 +45,10 @@ pub struct AuthSettings {
     pub audience: Option<String>,
     /// `MCP_AUTH_JWKS_URI`.
     pub jwks_uri: Option<String>,
+    /// `MCP_AUTH_ACCEPT_ANY_TYP`: accept the issuer's tokens whatever their
+    /// `typ` (see [`OidcProvider::accept_any_typ`]); by default only
+    /// `at+jwt` access tokens are.
+    pub accept_any_typ: bool,
     /// `MCP_DEV_KEY_FILE`.
     pub dev_key_file: Option<PathBuf>,
     /// `MCP_DEV_ALLOW_REMOTE`: serve the development issuer beyond loopback.
@@ -62,6 +66,7 @@ impl AuthSettings {
             issuer: env::var("MCP_AUTH_ISSUER")?,
             audience: env::var("MCP_AUTH_AUDIENCE")?,
             jwks_uri: env::var("MCP_AUTH_JWKS_URI")?,
+            accept_any_typ: env::bool_var("MCP_AUTH_ACCEPT_ANY_TYP")?.unwrap_or(false),
             dev_key_file: env::var("MCP_DEV_KEY_FILE")?.map(Into::into),
             dev_allow_remote: env::bool_var("MCP_DEV_ALLOW_REMOTE")?.unwrap_or(false),
         })
@@ -141,6 +146,9 @@ fn oidc(s: &AuthSettings) -> Result<Option<OidcProvider>, Error> {
     if let Some(jwks) = &s.jwks_uri {
         issuer_url("MCP_AUTH_JWKS_URI", jwks)?;
         p = p.jwks_uri(jwks.clone());
+    }
+    if s.accept_any_typ {
+        p = p.accept_any_typ();
     }
     Ok(Some(p))
 }
