@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::db::Db;
+use crate::{db::Db, error::Failure, limits};
 
 /// A directory entry (HR data; no pay information).
 #[derive(Debug, Serialize, JsonSchema)]
@@ -47,7 +47,7 @@ const EMPLOYEE: &str = "SELECT id, name, email, department, title, phone FROM em
 
 /// List the employee directory.
 #[tool(scope = "hr:read", read_only)]
-pub fn list_employees(db: State<Db>) -> Result<Directory, ToolError> {
+pub fn list_employees(db: State<Db>) -> Result<Directory, Failure> {
     let conn = db.conn();
     let mut stmt = conn.prepare_cached(&format!("{EMPLOYEE} ORDER BY id"))?;
     let employees = stmt.query_map([], employee)?.collect::<Result<_, _>>()?;
@@ -59,20 +59,24 @@ pub fn list_employees(db: State<Db>) -> Result<Directory, ToolError> {
 /// # Arguments
 /// * `id` - The employee's id.
 #[tool(scope = "hr:read", read_only)]
-pub fn get_employee(db: State<Db>, id: i64) -> Result<Employee, ToolError> {
+pub fn get_employee(db: State<Db>, id: i64) -> Result<Employee, Failure> {
     db.conn()
         .query_row(&format!("{EMPLOYEE} WHERE id = ?1"), [id], employee)
         .optional()?
-        .ok_or_else(|| ToolError::new(format!("Employee {id} not found.")))
+        .ok_or_else(|| employee_not_found(id))
+}
+
+fn employee_not_found(id: i64) -> Failure {
+    ToolError::new(format!("Employee {id} not found.")).into()
 }
 
 /// Update an employee's directory entry. Fields left out stay as they are.
 ///
 /// # Arguments
 /// * `id` - The employee's id.
-/// * `title` - A new job title.
-/// * `department` - A new department.
-/// * `phone` - A new work phone.
+/// * `title` - A new job title (at most 200 characters).
+/// * `department` - A new department (at most 100 characters).
+/// * `phone` - A new work phone (at most 32 characters).
 #[tool(scope = "hr:write", idempotent)]
 pub fn update_employee(
     db: State<Db>,
@@ -80,15 +84,16 @@ pub fn update_employee(
     title: Option<String>,
     department: Option<String>,
     phone: Option<String>,
-) -> Result<Employee, ToolError> {
-    for (field, value) in [
-        ("title", &title),
-        ("department", &department),
-        ("phone", &phone),
+) -> Result<Employee, Failure> {
+    for (field, value, max) in [
+        ("title", &title, limits::JOB_TITLE),
+        ("department", &department, limits::DEPARTMENT),
+        ("phone", &phone, limits::PHONE),
     ] {
         if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
-            return Err(ToolError::new(format!("The {field} must not be empty.")));
+            return Err(ToolError::new(format!("The {field} must not be empty.")).into());
         }
+        limits::check_optional(field, value.as_deref(), max)?;
     }
     db.conn()
         .query_row(
@@ -99,7 +104,7 @@ pub fn update_employee(
             employee,
         )
         .optional()?
-        .ok_or_else(|| ToolError::new(format!("Employee {id} not found.")))
+        .ok_or_else(|| employee_not_found(id))
 }
 
 /// One payroll line (finance data; identified by employee id only).
@@ -162,7 +167,7 @@ const EXPENSE: &str = "SELECT id, employee_id, amount_cents, currency, descripti
 /// # Arguments
 /// * `employee_id` - Only this employee's payroll line.
 #[tool(scope = "finance:read", read_only)]
-pub fn get_payroll(db: State<Db>, employee_id: Option<i64>) -> Result<Payroll, ToolError> {
+pub fn get_payroll(db: State<Db>, employee_id: Option<i64>) -> Result<Payroll, Failure> {
     let conn = db.conn();
     let mut stmt = conn.prepare_cached(
         "SELECT employee_id, annual_salary, currency, pay_cycle FROM payroll \
@@ -181,9 +186,7 @@ pub fn get_payroll(db: State<Db>, employee_id: Option<i64>) -> Result<Payroll, T
     if let Some(id) = employee_id
         && payroll.is_empty()
     {
-        return Err(ToolError::new(format!(
-            "No payroll entry for employee {id}."
-        )));
+        return Err(ToolError::new(format!("No payroll entry for employee {id}.")).into());
     }
     let mut stmt =
         conn.prepare_cached(&format!("{EXPENSE} WHERE status = 'pending' ORDER BY id"))?;
@@ -203,17 +206,15 @@ pub fn approve_expense(
     token: AccessToken,
     db: State<Db>,
     expense_id: i64,
-) -> Result<Expense, ToolError> {
+) -> Result<Expense, Failure> {
     let conn = db.conn();
     let current = conn
         .query_row(&format!("{EXPENSE} WHERE id = ?1"), [expense_id], expense)
         .optional()?
         .ok_or_else(|| ToolError::new(format!("Expense {expense_id} not found.")))?;
     if current.status != "pending" {
-        return Err(ToolError::new(format!(
-            "Expense {expense_id} is already {}.",
-            current.status
-        )));
+        let status = current.status;
+        return Err(ToolError::new(format!("Expense {expense_id} is already {status}.")).into());
     }
     Ok(conn.query_row(
         "UPDATE expenses SET status = 'approved', approved_by = ?2 WHERE id = ?1 \

@@ -9,11 +9,11 @@ use std::{
     time::{Instant, SystemTime, UNIX_EPOCH},
 };
 
-use mcp_runtime::{AccessToken, State, ToolError, tool};
+use mcp_runtime::{AccessToken, State, tool};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::db::Db;
+use crate::{db::Db, error::Failure};
 
 /// The demo process's own state.
 #[derive(Debug)]
@@ -77,11 +77,9 @@ pub struct Status {
     pub maintenance_mode: bool,
     /// How often `restart_service` ran.
     pub restarts: u64,
-    /// The database file.
-    pub database: String,
 }
 
-fn status(system: &System, db: &Db) -> Status {
+fn status(system: &System) -> Status {
     Status {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         uptime_seconds: system.started.elapsed().as_secs(),
@@ -90,14 +88,13 @@ fn status(system: &System, db: &Db) -> Status {
         requests_served: system.requests.load(Ordering::Relaxed),
         maintenance_mode: system.maintenance(),
         restarts: system.restarts.load(Ordering::Relaxed),
-        database: db.path().display().to_string(),
     }
 }
 
 /// Show the server's status: version, uptime, memory, requests served.
 #[tool(scope = "system:read", read_only)]
-pub fn get_system_status(system: State<System>, db: State<Db>) -> Status {
-    status(&system, &db)
+pub fn get_system_status(system: State<System>) -> Status {
+    status(&system)
 }
 
 /// Turn maintenance mode on or off. While on, todo items are read-only.
@@ -105,17 +102,12 @@ pub fn get_system_status(system: State<System>, db: State<Db>) -> Status {
 /// # Arguments
 /// * `enabled` - `true` to start maintenance, `false` to end it.
 #[tool(scope = "system:write", idempotent)]
-pub fn set_maintenance_mode(
-    token: AccessToken,
-    system: State<System>,
-    db: State<Db>,
-    enabled: bool,
-) -> Status {
+pub fn set_maintenance_mode(token: AccessToken, system: State<System>, enabled: bool) -> Status {
     let was = system.maintenance.swap(enabled, Ordering::Relaxed);
     if was != enabled {
         tracing::warn!(by = token.subject(), enabled, "maintenance mode changed");
     }
-    status(&system, &db)
+    status(&system)
 }
 
 /// What `restart_service` did.
@@ -134,11 +126,12 @@ pub fn restart_service(
     token: AccessToken,
     system: State<System>,
     db: State<Db>,
-) -> Result<Restarted, ToolError> {
+) -> Result<Restarted, Failure> {
     tracing::warn!(by = token.subject(), "restarting services");
     let mut actions = Vec::new();
-    db.reopen().map_err(ToolError::new)?;
-    actions.push(format!("reopened database {}", db.path().display()));
+    // The error names the database file: for the log, not the caller.
+    db.reopen().map_err(|e| Failure::internal(&e))?;
+    actions.push("reopened the database".to_owned());
     if system.maintenance.swap(false, Ordering::Relaxed) {
         actions.push("ended maintenance mode".to_owned());
     }
@@ -147,7 +140,7 @@ pub fn restart_service(
     system.restarts.fetch_add(1, Ordering::Relaxed);
     Ok(Restarted {
         actions,
-        status: status(&system, &db),
+        status: status(&system),
     })
 }
 

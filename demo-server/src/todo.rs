@@ -6,9 +6,12 @@ use rusqlite::{OptionalExtension, Row, params};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::{db::Db, system::System};
-
-const MAX_TITLE: usize = 200;
+use crate::{
+    db::Db,
+    error::Failure,
+    limits::{self, TodoQuota},
+    system::System,
+};
 
 /// One todo item.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -56,17 +59,20 @@ fn clean_title(title: &str) -> Result<String, ToolError> {
     if title.is_empty() {
         return Err(ToolError::new("The title must not be empty."));
     }
-    if title.chars().count() > MAX_TITLE {
-        return Err(ToolError::new(format!(
-            "The title must be at most {MAX_TITLE} characters."
-        )));
-    }
+    limits::check_length("title", title, limits::TITLE)?;
     Ok(title.to_owned())
 }
 
-fn not_found(id: i64) -> ToolError {
+fn not_found(id: i64) -> Failure {
     // The same answer for "no such item" and "someone else's item".
-    ToolError::new(format!("Todo {id} not found."))
+    ToolError::new(format!("Todo {id} not found.")).into()
+}
+
+fn over_quota(quota: u32) -> Failure {
+    ToolError::new(format!(
+        "You already have {quota} todo items, the most allowed; delete some to add more."
+    ))
+    .into()
 }
 
 fn writable(system: &System) -> Result<(), ToolError> {
@@ -87,7 +93,7 @@ pub fn list_todos(
     token: AccessToken,
     db: State<Db>,
     include_done: Option<bool>,
-) -> Result<TodoList, ToolError> {
+) -> Result<TodoList, Failure> {
     let conn = db.conn();
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM todos WHERE owner = ?1 AND (?2 OR done = 0) ORDER BY id"
@@ -98,37 +104,46 @@ pub fn list_todos(
     Ok(TodoList { todos })
 }
 
-/// Create a todo item for the caller.
+/// Create a todo item for the caller (up to 1000 items each, by default).
 ///
 /// # Arguments
 /// * `title` - What needs doing (1 to 200 characters).
-/// * `due` - When it is due, free text such as `2026-12-01`.
+/// * `due` - When it is due, free text such as `2026-12-01` (at most 64 characters).
 #[tool(scope = "todo:write")]
 pub fn create_todo(
     token: AccessToken,
     db: State<Db>,
     system: State<System>,
+    quota: State<TodoQuota>,
     title: String,
     due: Option<String>,
-) -> Result<Todo, ToolError> {
+) -> Result<Todo, Failure> {
     writable(&system)?;
     let title = clean_title(&title)?;
-    let conn = db.conn();
-    let item = conn.query_row(
-        &format!("INSERT INTO todos (owner, title, due) VALUES (?1, ?2, ?3) RETURNING {COLUMNS}"),
-        params![token.subject(), title, due],
-        todo,
-    )?;
-    Ok(item)
+    limits::check_optional("due date", due.as_deref(), limits::DUE)?;
+    let TodoQuota(quota) = *quota;
+    // One statement: the count and the insert are one write transaction, so
+    // concurrent calls cannot together exceed the quota.
+    db.conn()
+        .query_row(
+            &format!(
+                "INSERT INTO todos (owner, title, due) SELECT ?1, ?2, ?3 \
+                 WHERE (SELECT count(*) FROM todos WHERE owner = ?1) < ?4 RETURNING {COLUMNS}"
+            ),
+            params![token.subject(), title, due, quota],
+            todo,
+        )
+        .optional()?
+        .ok_or_else(|| over_quota(quota))
 }
 
 /// Update one of the caller's todo items. Fields left out stay as they are.
 ///
 /// # Arguments
 /// * `id` - The item's id.
-/// * `title` - A new title.
+/// * `title` - A new title (1 to 200 characters).
 /// * `done` - Mark the item done or not done.
-/// * `due` - A new due date.
+/// * `due` - A new due date (at most 64 characters).
 #[tool(scope = "todo:write", idempotent)]
 pub fn update_todo(
     token: AccessToken,
@@ -138,9 +153,10 @@ pub fn update_todo(
     title: Option<String>,
     done: Option<bool>,
     due: Option<String>,
-) -> Result<Todo, ToolError> {
+) -> Result<Todo, Failure> {
     writable(&system)?;
     let title = title.as_deref().map(clean_title).transpose()?;
+    limits::check_optional("due date", due.as_deref(), limits::DUE)?;
     let conn = db.conn();
     conn.query_row(
         &format!(
@@ -164,7 +180,7 @@ pub fn delete_todo(
     db: State<Db>,
     system: State<System>,
     id: i64,
-) -> Result<Deleted, ToolError> {
+) -> Result<Deleted, Failure> {
     writable(&system)?;
     let n = db.conn().execute(
         "DELETE FROM todos WHERE id = ?1 AND owner = ?2",

@@ -62,6 +62,7 @@ fn help_lists_every_option_with_its_environment_variable() {
         ("--mcp-url", "MCP_URL"),
         ("--step-up", "MCP_STEP_UP"),
         ("--db", "DEMO_DB"),
+        ("--todo-quota", "DEMO_TODO_QUOTA"),
         ("--scalekit-environment-url", "SCALEKIT_ENVIRONMENT_URL"),
         ("--scalekit-client-id", "SCALEKIT_CLIENT_ID"),
         ("--scalekit-resource-id", "SCALEKIT_RESOURCE_ID"),
@@ -81,6 +82,7 @@ fn help_lists_every_option_with_its_environment_variable() {
         "[default: 127.0.0.1]",
         "[default: 3002]",
         "[default: demo-data/demo.sqlite3]",
+        "[default: 1000]",
     ] {
         assert!(help.contains(default), "--help lacks {default}:\n{help}");
     }

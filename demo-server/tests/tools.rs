@@ -283,7 +283,10 @@ fn system_tools_follow_the_scope_hierarchy() {
     assert!(served > 0);
     assert_eq!(status["maintenance_mode"], false);
     assert_eq!(status["restarts"], 0);
-    assert_eq!(status["database"], scratch.db().display().to_string());
+    assert!(
+        status.get("database").is_none(),
+        "the status does not show where the database is: {status}"
+    );
     let again = demo.ok(&read, "get_system_status", json!({}));
     assert!(again["requests_served"].as_u64().unwrap() > served);
 
@@ -327,10 +330,7 @@ fn system_tools_follow_the_scope_hierarchy() {
         .map(|a| a.as_str().unwrap())
         .collect();
     assert_eq!(actions.len(), 3, "{actions:?}");
-    assert_eq!(
-        actions[0],
-        format!("reopened database {}", scratch.db().display())
-    );
+    assert_eq!(actions[0], "reopened the database");
     assert_eq!(actions[1], "ended maintenance mode");
     assert!(
         actions[2].starts_with("reset request counter (was "),

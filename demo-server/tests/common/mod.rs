@@ -30,15 +30,25 @@ pub const DEMO_ENV: &[&str] = &[
     "MCP_URL",
     "MCP_STEP_UP",
     "DEMO_DB",
+    "DEMO_TODO_QUOTA",
     "SCALEKIT_ENVIRONMENT_URL",
     "SCALEKIT_CLIENT_ID",
     "SCALEKIT_RESOURCE_ID",
     "MCP_AUTH_ISSUER",
     "MCP_AUTH_AUDIENCE",
     "MCP_AUTH_JWKS_URI",
+    "MCP_AUTH_ACCEPT_ANY_TYP",
     "MCP_DEV_KEY_FILE",
     "MCP_DEV_ALLOW_REMOTE",
     "RUST_LOG",
+    // Serving limits, read by the runtime (listed after --help's options).
+    "MCP_HEADER_TIMEOUT",
+    "MCP_BODY_TIMEOUT",
+    "MCP_TOOL_TIMEOUT",
+    "MCP_SHUTDOWN_GRACE",
+    "MCP_MAX_CONNECTIONS",
+    "MCP_MAX_IN_FLIGHT",
+    "MCP_MAX_BODY_BYTES",
 ];
 
 /// A command running the demo binary with a clean environment.
@@ -120,7 +130,12 @@ impl Demo {
     /// Starts the demo with `--port 0` and the scratch directory's database
     /// and key, plus `args`; returns once it prints where it listens.
     pub fn start(scratch: &Scratch, args: &[&str]) -> Self {
-        let mut cmd = demo_command();
+        Self::start_with(scratch, demo_command(), args)
+    }
+
+    /// Like [`Demo::start`], from `cmd` (a [`demo_command`] with changes,
+    /// such as its environment).
+    pub fn start_with(scratch: &Scratch, mut cmd: Command, args: &[&str]) -> Self {
         cmd.arg("--port")
             .arg("0")
             .arg("--db")

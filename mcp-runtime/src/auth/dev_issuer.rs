@@ -11,6 +11,11 @@
 //! on Windows; the OS temporary directory as a last resort), outside any
 //! project tree so it does not get committed. The same file gives the same
 //! key, so tokens minted before a restart keep verifying.
+//!
+//! On Unix, loading refuses ([`DevIssuerError::NotPrivate`]) a key file or
+//! key directory that another user could read or replace: either one owned by
+//! another user, a directory writable by its group or others, or a key file
+//! its group or others may read or write.
 
 use std::{
     fmt, fs, io,
@@ -61,6 +66,18 @@ pub enum DevIssuerError {
     /// The platform's random generator failed.
     #[error("cannot generate a signing key")]
     KeyGeneration,
+    /// The key file or its directory is not private to the current user, so
+    /// another user could read the key or plant their own. Nothing is changed:
+    /// the message says how to fix it.
+    #[error("development signing key: {} {problem}; {fix}", path.display())]
+    NotPrivate {
+        /// The key file or its directory.
+        path: PathBuf,
+        /// What is wrong, e.g. `is owned by uid 1001, not by the current user (uid 1000)`.
+        problem: String,
+        /// How to fix it.
+        fix: String,
+    },
 }
 
 /// Configures a [`DevIssuer`]; from [`DevIssuer::builder`].
@@ -89,13 +106,12 @@ impl DevIssuerBuilder {
     /// Loads the key file, creating it with a new key if it does not exist.
     pub fn load_or_create(self) -> Result<DevIssuer, DevIssuerError> {
         let path = self.key_path.unwrap_or_else(DevIssuer::default_key_path);
-        let der = match fs::read(&path) {
-            Ok(pem) => {
-                warn_if_readable_by_others(&path);
+        create_key_dir(&path)?;
+        let der = match read_key_file(&path)? {
+            Some(pem) => {
                 pem_decode(&pem).ok_or_else(|| DevIssuerError::InvalidKey { path: path.clone() })?
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => create_key_file(&path)?,
-            Err(source) => return Err(DevIssuerError::Io { path, source }),
+            None => create_key_file(&path)?,
         };
         let key_pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der)
             .map_err(|_| DevIssuerError::InvalidKey { path: path.clone() })?;
@@ -178,7 +194,9 @@ impl DevIssuer {
 
     /// The default key file: `mcp-runtime/dev-issuer-es256.pem` under the
     /// user's cache directory (`$XDG_CACHE_HOME`, else `$HOME/.cache`;
-    /// `%LOCALAPPDATA%` on Windows), else under the OS temporary directory.
+    /// `%LOCALAPPDATA%` on Windows), else under the OS temporary directory
+    /// (`mcp-runtime-<uid>/dev-issuer-es256.pem` on Unix, one directory per
+    /// user; loading refuses it if another user created it).
     pub fn default_key_path() -> PathBuf {
         let non_empty = |var: &str| std::env::var_os(var).filter(|v| !v.is_empty());
         let cache_dir = if cfg!(windows) {
@@ -188,10 +206,14 @@ impl DevIssuer {
                 .map(PathBuf::from)
                 .or_else(|| non_empty("HOME").map(|h| PathBuf::from(h).join(".cache")))
         };
-        cache_dir
-            .unwrap_or_else(std::env::temp_dir)
-            .join("mcp-runtime")
-            .join("dev-issuer-es256.pem")
+        let dir = match cache_dir {
+            Some(cache) => cache.join("mcp-runtime"),
+            #[cfg(unix)]
+            None => std::env::temp_dir().join(format!("mcp-runtime-{}", private::current_uid())),
+            #[cfg(not(unix))]
+            None => std::env::temp_dir().join("mcp-runtime"),
+        };
+        dir.join("dev-issuer-es256.pem")
     }
 
     /// The issuer (`iss`) of minted tokens.
@@ -342,13 +364,6 @@ fn create_key_file(path: &Path) -> Result<Vec<u8>, DevIssuerError> {
         path: path.to_owned(),
         source,
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir).map_err(io_err)?;
-    }
     let pkcs8 =
         EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rand::SystemRandom::new())
             .map_err(|_| DevIssuerError::KeyGeneration)?;
@@ -378,7 +393,7 @@ fn create_key_file(path: &Path) -> Result<Vec<u8>, DevIssuerError> {
             Ok(pkcs8.as_ref().to_vec())
         }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            let pem = fs::read(path).map_err(io_err)?;
+            let pem = read_key_file(path)?.ok_or_else(|| io_err(e))?;
             pem_decode(&pem).ok_or_else(|| DevIssuerError::InvalidKey {
                 path: path.to_owned(),
             })
@@ -387,21 +402,118 @@ fn create_key_file(path: &Path) -> Result<Vec<u8>, DevIssuerError> {
     }
 }
 
-fn warn_if_readable_by_others(path: &Path) {
+/// The directory holding the key file (`.` for a bare file name).
+fn key_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Creates the key file's directory if needed (mode `0700` on Unix), then,
+/// on Unix, refuses it unless it is the current user's and only theirs to
+/// write.
+fn create_key_dir(path: &Path) -> Result<(), DevIssuerError> {
+    let dir = key_dir(path);
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        if let Ok(meta) = fs::metadata(path)
-            && meta.permissions().mode() & 0o077 != 0
-        {
-            tracing::warn!(
-                path = %path.display(),
-                "development signing key is readable by other users; chmod 600 it"
-            );
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|source| DevIssuerError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    #[cfg(unix)]
+    private::check_dir(dir)?;
+    Ok(())
+}
+
+/// The key file's contents, or `None` if there is none. On Unix, a file
+/// another user owns, or that its group or others may read or write, is
+/// refused, checked on the opened file so it cannot be swapped in between.
+fn read_key_file(path: &Path) -> Result<Option<Vec<u8>>, DevIssuerError> {
+    let io_err = |source| DevIssuerError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(e)),
+    };
+    #[cfg(unix)]
+    private::check_file(path, &file.metadata().map_err(io_err)?)?;
+    let mut pem = Vec::new();
+    io::Read::read_to_end(&mut file, &mut pem).map_err(io_err)?;
+    Ok(Some(pem))
+}
+
+/// Ownership and mode checks of the key file and its directory (Unix).
+#[cfg(unix)]
+mod private {
+    use std::{fs::Metadata, os::unix::fs::MetadataExt as _, path::Path};
+
+    use super::DevIssuerError;
+
+    /// The effective user id of this process.
+    pub(super) fn current_uid() -> u32 {
+        rustix::process::geteuid().as_raw()
+    }
+
+    fn refuse(path: &Path, problem: String, fix: String) -> DevIssuerError {
+        DevIssuerError::NotPrivate {
+            path: path.to_owned(),
+            problem,
+            fix,
         }
     }
-    #[cfg(not(unix))]
-    let _ = path;
+
+    /// `Err` naming the owner if `meta` is not the current user's.
+    fn check_owner(path: &Path, meta: &Metadata, fix: &str) -> Result<(), DevIssuerError> {
+        let uid = current_uid();
+        if meta.uid() == uid {
+            return Ok(());
+        }
+        let problem = format!(
+            "is owned by uid {}, not by the current user (uid {uid})",
+            meta.uid()
+        );
+        Err(refuse(path, problem, fix.to_owned()))
+    }
+
+    pub(super) fn check_dir(dir: &Path) -> Result<(), DevIssuerError> {
+        let meta = std::fs::metadata(dir).map_err(|source| DevIssuerError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let elsewhere = "choose a key file in a directory of your own \
+                         (MCP_DEV_KEY_FILE, or XDG_CACHE_HOME for the default)";
+        check_owner(dir, &meta, elsewhere)?;
+        let mode = meta.mode() & 0o7777;
+        if mode & 0o022 != 0 {
+            let problem = format!("is a directory writable by group or others (mode {mode:04o})");
+            let fix = format!("run `chmod go-w {}`, or {elsewhere}", dir.display());
+            return Err(refuse(dir, problem, fix));
+        }
+        Ok(())
+    }
+
+    pub(super) fn check_file(path: &Path, meta: &Metadata) -> Result<(), DevIssuerError> {
+        check_owner(
+            path,
+            meta,
+            "delete it to create a new key, or choose another key file",
+        )?;
+        let mode = meta.mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            let problem = format!("may be read or written by group or others (mode {mode:04o})");
+            let fix = format!(
+                "run `chmod 600 {}` (or delete it to create a new key)",
+                path.display()
+            );
+            return Err(refuse(path, problem, fix));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -510,7 +622,7 @@ mod tests {
             .unwrap()
             .permissions()
             .mode();
-        assert_eq!(dir_mode & 0o077, 0, "directory is private");
+        assert_eq!(dir_mode & 0o777, 0o700, "directory is private");
         // No temporary file left behind.
         assert_eq!(fs::read_dir(path.parent().unwrap()).unwrap().count(), 1);
     }
@@ -535,9 +647,99 @@ mod tests {
         fs::create_dir_all(&dir.0).unwrap();
         let path = dir.0.join("k.pem");
         fs::write(&path, "not a key").unwrap();
+        #[cfg(unix)]
+        set_mode(&path, 0o600);
         let err = DevIssuer::load_or_create(&path, ISS, AUD).unwrap_err();
         assert!(matches!(err, DevIssuerError::InvalidKey { .. }), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), "not a key");
+    }
+
+    #[cfg(unix)]
+    fn set_mode(path: &Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn key_file_readable_by_others_is_refused_and_left_alone() {
+        let dir = TempDir::new();
+        let path = dir.0.join("k.pem");
+        let kid = DevIssuer::load_or_create(&path, ISS, AUD).unwrap().kid;
+        set_mode(&path, 0o644);
+        let err = DevIssuer::load_or_create(&path, ISS, AUD).unwrap_err();
+        assert!(
+            matches!(&err, DevIssuerError::NotPrivate { path: p, .. } if *p == path),
+            "{err}"
+        );
+        let message = err.to_string();
+        assert!(message.contains("(mode 0644)"), "{message}");
+        assert!(
+            message.contains(&format!("run `chmod 600 {}`", path.display())),
+            "{message}"
+        );
+        set_mode(&path, 0o600);
+        let again = DevIssuer::load_or_create(&path, ISS, AUD).unwrap();
+        assert_eq!(again.kid, kid, "the refused key was not replaced");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn group_writable_key_directory_is_refused() {
+        let dir = TempDir::new();
+        let keys = dir.0.join("keys");
+        fs::create_dir_all(&keys).unwrap();
+        set_mode(&keys, 0o770);
+        let path = keys.join("k.pem");
+        let err = DevIssuer::load_or_create(&path, ISS, AUD).unwrap_err();
+        assert!(
+            matches!(&err, DevIssuerError::NotPrivate { path: p, .. } if *p == keys),
+            "{err}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("writable by group or others (mode 0770)"),
+            "{message}"
+        );
+        assert!(message.contains("chmod go-w"), "{message}");
+        assert!(!path.exists(), "no key is created in it");
+    }
+
+    /// A key directory, and a key file, owned by another user are refused.
+    /// As root, the test hands its own files to another uid; otherwise it
+    /// uses `/` (root's) as the key directory.
+    #[cfg(unix)]
+    #[test]
+    fn key_owned_by_another_user_is_refused() {
+        let dir = TempDir::new();
+        let root = private::current_uid() == 0;
+        let keys = if root {
+            dir.0.join("keys")
+        } else {
+            PathBuf::from("/")
+        };
+        fs::create_dir_all(&keys).unwrap();
+        if root {
+            std::os::unix::fs::chown(&keys, Some(4242), None).unwrap();
+        }
+        let owner = if root { 4242 } else { 0 };
+        let err = DevIssuer::load_or_create(keys.join("k.pem"), ISS, AUD).unwrap_err();
+        assert!(
+            matches!(&err, DevIssuerError::NotPrivate { path: p, .. } if *p == keys),
+            "{err}"
+        );
+        let expected = format!("is owned by uid {owner}, not by the current user");
+        assert!(err.to_string().contains(&expected), "{err}");
+        if root {
+            let path = dir.0.join("k.pem");
+            DevIssuer::load_or_create(&path, ISS, AUD).unwrap();
+            std::os::unix::fs::chown(&path, Some(4242), None).unwrap();
+            let err = DevIssuer::load_or_create(&path, ISS, AUD).unwrap_err();
+            assert!(
+                err.to_string().contains("delete it to create a new key"),
+                "{err}"
+            );
+        }
     }
 
     #[test]
