@@ -21,11 +21,14 @@
 #![allow(rustdoc::bare_urls)]
 
 mod db;
+mod error;
 mod hr;
+mod limits;
 mod system;
 mod todo;
 
 use std::{
+    io::IsTerminal as _,
     path::PathBuf,
     process::ExitCode,
     sync::{Arc, atomic::Ordering},
@@ -38,11 +41,16 @@ use mcp_runtime::{
     auth::{AuthSettings, DevIssuer},
 };
 
-use crate::{db::Db, system::System};
+use crate::{db::Db, limits::TodoQuota, system::System};
+
+/// The serving limits, read from the environment by the runtime.
+const LIMITS_HELP: &str = "Serving limits (environment; whole seconds or `off`, or a count): \
+MCP_HEADER_TIMEOUT (20), MCP_BODY_TIMEOUT (30), MCP_TOOL_TIMEOUT (60), MCP_SHUTDOWN_GRACE (10), \
+MCP_MAX_CONNECTIONS (512), MCP_MAX_IN_FLIGHT (256), MCP_MAX_BODY_BYTES (4194304).";
 
 /// The demo MCP server: todo, HR/finance and system tools behind OAuth scopes.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version, about, long_about = None, after_help = LIMITS_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -75,6 +83,10 @@ struct Cli {
     )]
     db: PathBuf,
 
+    /// Todo items each subject (token `sub`) may hold.
+    #[arg(long, env = "DEMO_TODO_QUOTA", default_value_t = limits::DEFAULT_TODO_QUOTA, global = true)]
+    todo_quota: u32,
+
     /// Scalekit environment URL, e.g. https://acme.scalekit.dev.
     #[arg(long, env = "SCALEKIT_ENVIRONMENT_URL", global = true)]
     scalekit_environment_url: Option<String>,
@@ -98,6 +110,12 @@ struct Cli {
     /// JWKS URL, skipping discovery (with --auth-issuer).
     #[arg(long, env = "MCP_AUTH_JWKS_URI", global = true)]
     auth_jwks_uri: Option<String>,
+
+    /// Accept the issuer's tokens whatever their `typ` header (by default
+    /// only `at+jwt` access tokens; an ID token must not pass as one).
+    #[arg(long, env = "MCP_AUTH_ACCEPT_ANY_TYP", global = true, num_args = 0..=1, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    auth_accept_any_typ: Option<bool>,
 
     /// Signing key file of the development issuer.
     #[arg(long, env = "MCP_DEV_KEY_FILE", global = true)]
@@ -137,6 +155,7 @@ impl Cli {
         s.issuer = self.auth_issuer.clone();
         s.audience = self.auth_audience.clone();
         s.jwks_uri = self.auth_jwks_uri.clone();
+        s.accept_any_typ = self.auth_accept_any_typ.unwrap_or(false);
         s.dev_key_file = self.dev_key_file.clone();
         s.dev_allow_remote = self.dev_allow_remote.unwrap_or(false);
         s
@@ -156,7 +175,9 @@ impl Cli {
             .step_up(self.step_up.unwrap_or(false))
             .scope_hierarchy(
                 ScopeHierarchy::new().with_chain(["system:admin", "system:write", "system:read"]),
-            );
+            )
+            // MCP_HEADER_TIMEOUT, MCP_TOOL_TIMEOUT, MCP_MAX_CONNECTIONS, …
+            .limits_from_env()?;
         if let Some(url) = &self.mcp_url {
             // Name the variable the user set, not the builder method.
             b = b.base_url(url).map_err(|e| match e {
@@ -173,12 +194,15 @@ impl Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Colour only for a person at a terminal: never into a pipe or a log file.
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,rmcp=warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && !no_color)
         .init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -262,6 +286,7 @@ async fn serve(mut cli: Cli) -> Result<(), String> {
     let server = builder
         .state(db)
         .state(system)
+        .state(TodoQuota(cli.todo_quota))
         .build()
         .map_err(|e| e.to_string())?;
     let listener = match listener {

@@ -30,3 +30,35 @@ pub(crate) fn parse_bool(name: &str, v: &str) -> Result<bool, Error> {
 pub(crate) fn bool_var(name: &str) -> Result<Option<bool>, Error> {
     var(name)?.map(|v| parse_bool(name, &v)).transpose()
 }
+
+/// A duration setting in whole seconds, or `off`: `None` when unset,
+/// `Some(None)` when turned off.
+pub(crate) fn seconds_var(name: &str) -> Result<Option<Option<std::time::Duration>>, Error> {
+    let Some(v) = var(name)? else {
+        return Ok(None);
+    };
+    if v.eq_ignore_ascii_case("off") {
+        return Ok(Some(None));
+    }
+    match v.parse::<u64>() {
+        Ok(s) if s > 0 => Ok(Some(Some(std::time::Duration::from_secs(s)))),
+        _ => Err(Error::config(
+            name,
+            format!("`{v}` is not a number of seconds (1 or more) or `off`"),
+        )),
+    }
+}
+
+/// A count setting (1 or more): `None` when unset.
+pub(crate) fn count_var(name: &str) -> Result<Option<usize>, Error> {
+    let Some(v) = var(name)? else {
+        return Ok(None);
+    };
+    match v.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(Some(n)),
+        _ => Err(Error::config(
+            name,
+            format!("`{v}` is not a whole number of 1 or more"),
+        )),
+    }
+}

@@ -156,10 +156,7 @@ pub async fn invoke(
     arguments: Option<JsonObject>,
     token: Option<crate::token::AccessToken>,
 ) -> Result<CallToolResult, ErrorData> {
-    let shared = Arc::new(crate::catalog::tool::Shared {
-        states: Default::default(),
-        hierarchy: Default::default(),
-    });
+    let shared = Arc::new(crate::catalog::tool::Shared::default());
     let cx = CallContext::new(def.name, arguments, token, shared, None);
     crate::catalog::tool::run(def, cx).await
 }

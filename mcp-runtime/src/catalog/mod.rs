@@ -44,6 +44,7 @@ pub(crate) struct CatalogBuilder {
     pub(crate) complete: Option<CompleteFn>,
     pub(crate) states: StateMap,
     pub(crate) hierarchy: ScopeHierarchy,
+    pub(crate) tool_timeout: Option<std::time::Duration>,
 }
 
 impl Default for CatalogBuilder {
@@ -60,6 +61,7 @@ impl Default for CatalogBuilder {
             complete: None,
             states: StateMap::default(),
             hierarchy: ScopeHierarchy::default(),
+            tool_timeout: Some(tool::DEFAULT_TOOL_TIMEOUT),
         }
     }
 }
@@ -104,6 +106,7 @@ impl Catalog {
             shared: Arc::new(Shared {
                 states: b.states,
                 hierarchy: b.hierarchy,
+                timeout: b.tool_timeout,
             }),
             info,
         })

@@ -6,6 +6,7 @@ use std::{
     fmt,
     ops::Deref,
     sync::Arc,
+    time::Duration,
 };
 
 use rmcp::{
@@ -95,10 +96,23 @@ pub(crate) async fn run(
     if let Some(t) = &token {
         span.record("subject", t.subject());
     }
-    let out = CURRENT_TOKEN
-        .scope(token, (def.call)(cx))
-        .instrument(span.clone())
-        .await;
+    let timeout = cx.shared.timeout;
+    let call = CURRENT_TOKEN.scope(token, (def.call)(cx));
+    let out = match timeout {
+        // Dropping the call on timeout cancels it at its next await.
+        Some(limit) => tokio::time::timeout(limit, call)
+            .instrument(span.clone())
+            .await
+            .unwrap_or_else(|_| {
+                span.in_scope(|| tracing::warn!(limit_secs = limit.as_secs(), "tool call timed out"));
+                Ok(result::error_text(format!(
+                    "The tool `{}` did not finish within {} s (the server's tool timeout); it was stopped.",
+                    def.name,
+                    limit.as_secs()
+                )))
+            }),
+        None => call.instrument(span.clone()).await,
+    };
     span.in_scope(|| match &out {
         Ok(r) if r.is_error == Some(true) => tracing::debug!("tool returned an error"),
         Ok(_) => tracing::debug!("tool succeeded"),
@@ -158,11 +172,16 @@ impl fmt::Debug for StateMap {
 }
 
 /// What the server shares with every call.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Shared {
     pub(crate) states: StateMap,
     pub(crate) hierarchy: ScopeHierarchy,
+    /// How long one call may run; `None`: as long as it takes.
+    pub(crate) timeout: Option<Duration>,
 }
+
+/// Default limit on how long one tool call may run.
+pub(crate) const DEFAULT_TOOL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Everything one tool call can draw on. Built by the server, consumed by the
 /// code `#[tool]` generates.

@@ -1,12 +1,15 @@
 //! Who may enter: the per-request policy in front of the MCP transport.
 //!
-//! In order: the Origin check, the bearer check (the token verified into an
+//! In order: a place among the requests in flight (503 when there is none),
+//! no repeated security header (400), the Origin check, the bearer check (the token verified into an
 //! [`AccessToken`](crate::AccessToken)), step-up when it is on; then the
 //! transport, whose plain-text errors are rewritten as JSON-RPC errors.
 //! [`Gate::build`] prepares it all once; the HTTP layer reads it.
 
 mod bearer;
 mod challenge;
+mod headers;
+mod limits;
 mod metadata;
 mod origin;
 mod rewrite;
@@ -31,6 +34,8 @@ use url::Url;
 use crate::{auth::TokenVerifier, catalog::Catalog, future::BoxFuture, reply::Document};
 use bearer::Bearer;
 use challenge::Challenge;
+use limits::Limits;
+pub(crate) use limits::{DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_IN_FLIGHT};
 use origin::Origins;
 pub(crate) use origin::public_cors;
 #[cfg(test)]
@@ -49,6 +54,8 @@ pub(crate) struct GateConfig {
     pub(crate) allowed_origins: Vec<String>,
     pub(crate) allowed_hosts: Vec<String>,
     pub(crate) max_body_bytes: usize,
+    pub(crate) max_in_flight: usize,
+    pub(crate) body_timeout: Option<Duration>,
 }
 
 impl Default for GateConfig {
@@ -61,6 +68,8 @@ impl Default for GateConfig {
             allowed_origins: Vec::new(),
             allowed_hosts: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            body_timeout: Some(DEFAULT_BODY_TIMEOUT),
         }
     }
 }
@@ -70,6 +79,7 @@ pub(crate) struct Gate {
     origins: Arc<Origins>,
     hosts: Vec<String>,
     max_body_bytes: usize,
+    limits: Limits,
     /// `None` when the server runs without authentication.
     bearer: Option<Bearer>,
     step_up: Option<StepUp>,
@@ -93,6 +103,7 @@ impl Gate {
             origins,
             hosts,
             max_body_bytes: config.max_body_bytes,
+            limits: Limits::new(config.max_in_flight, config.body_timeout),
             bearer: None,
             step_up: None,
             metadata: None,
@@ -159,6 +170,9 @@ impl Gate {
 
     /// The policy: `Ok` is the request to pass on, `Err` the refusal.
     async fn admit(&self, mut request: Request) -> Result<Request, Response> {
+        if let Some(refused) = headers::refusal(&request) {
+            return Err(drained(request, refused).await);
+        }
         if let Some(refused) = self.origins.refusal(&request) {
             return Err(drained(request, refused).await);
         }
@@ -209,7 +223,10 @@ where
         let gate = self.gate.clone();
         let mut transport = self.transport.clone();
         Box::pin(async move {
-            let request = match gate.admit(request).await {
+            let Some(_in_flight) = gate.limits.enter() else {
+                return Ok(drained(request, limits::busy()).await);
+            };
+            let request = match gate.admit(gate.limits.bound(request)).await {
                 Ok(request) => request,
                 Err(refused) => return Ok(refused),
             };

@@ -1,6 +1,6 @@
 //! [`McpServerBuilder`]: what a server serves, who may enter, and where.
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use rmcp::{
     ErrorData,
@@ -11,7 +11,7 @@ use rmcp::{
 };
 use url::Url;
 
-use super::{McpServer, Served};
+use super::{McpServer, Served, serve};
 use crate::{
     auth::{AuthProvider, AuthSettings, Authentication, Site},
     catalog::{
@@ -52,6 +52,9 @@ pub struct McpServerBuilder {
     auth: Option<(&'static str, Install)>,
     json_response: bool,
     routes: Option<axum::Router>,
+    header_timeout: Option<Duration>,
+    max_connections: usize,
+    shutdown_grace: Duration,
 }
 
 impl Default for McpServerBuilder {
@@ -65,6 +68,9 @@ impl Default for McpServerBuilder {
             auth: None,
             json_response: true,
             routes: None,
+            header_timeout: Some(serve::DEFAULT_HEADER_TIMEOUT),
+            max_connections: serve::DEFAULT_MAX_CONNECTIONS,
+            shutdown_grace: serve::DEFAULT_SHUTDOWN_GRACE,
         }
     }
 }
@@ -161,7 +167,7 @@ impl McpServerBuilder {
     }
 
     /// Configures what the environment says: `MCP_URL`, `PORT`, `HOST`,
-    /// `MCP_STEP_UP`, and, unless [`auth`](Self::auth) was called before,
+    /// `MCP_STEP_UP`, the limits (see [`limits_from_env`](Self::limits_from_env)), and, unless [`auth`](Self::auth) was called before,
     /// authentication as [`AuthSettings::from_env`] reads it (Scalekit, any
     /// OIDC issuer, or the development issuer). A malformed variable is an
     /// error naming it.
@@ -180,6 +186,7 @@ impl McpServerBuilder {
         if let Some(on) = env::bool_var("MCP_STEP_UP")? {
             self.gate.step_up = on;
         }
+        self = self.limits_from_env()?;
         if self.auth.is_none() {
             self = self.auth(AuthSettings::from_env()?);
         }
@@ -444,6 +451,82 @@ impl McpServerBuilder {
         self
     }
 
+    /// Limits on serving, from `MCP_HEADER_TIMEOUT`, `MCP_BODY_TIMEOUT`,
+    /// `MCP_TOOL_TIMEOUT`, `MCP_SHUTDOWN_GRACE` (whole seconds, or `off`),
+    /// `MCP_MAX_CONNECTIONS`, `MCP_MAX_IN_FLIGHT` and `MCP_MAX_BODY_BYTES`.
+    /// Each is on by default; see the builder method of the same name.
+    pub fn limits_from_env(mut self) -> Result<Self, Error> {
+        if let Some(t) = env::seconds_var("MCP_HEADER_TIMEOUT")? {
+            self.header_timeout = t;
+        }
+        if let Some(t) = env::seconds_var("MCP_BODY_TIMEOUT")? {
+            self.gate.body_timeout = t;
+        }
+        if let Some(t) = env::seconds_var("MCP_TOOL_TIMEOUT")? {
+            self.catalog.tool_timeout = t;
+        }
+        if let Some(t) = env::seconds_var("MCP_SHUTDOWN_GRACE")? {
+            self.shutdown_grace = t.unwrap_or(Duration::ZERO);
+        }
+        if let Some(n) = env::count_var("MCP_MAX_CONNECTIONS")? {
+            self.max_connections = n;
+        }
+        if let Some(n) = env::count_var("MCP_MAX_IN_FLIGHT")? {
+            self.gate.max_in_flight = n;
+        }
+        if let Some(n) = env::count_var("MCP_MAX_BODY_BYTES")? {
+            self.gate.max_body_bytes = n;
+        }
+        Ok(self)
+    }
+
+    /// How long a connection may take to send a request's headers, counted
+    /// from when it opens or its previous response ends: slow clients and
+    /// idle keep-alive connections are closed after it (`MCP_HEADER_TIMEOUT`,
+    /// default 20 s; `None` turns it off).
+    pub fn header_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.header_timeout = timeout.into();
+        self
+    }
+
+    /// How long a request body may stall between two chunks before the
+    /// request fails (`MCP_BODY_TIMEOUT`, default 30 s; `None` turns it off).
+    pub fn body_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.gate.body_timeout = timeout.into();
+        self
+    }
+
+    /// How long one tool call may run (`MCP_TOOL_TIMEOUT`, default 60 s;
+    /// `None` turns it off). A call that takes longer is stopped at its next
+    /// `.await` and answered with a tool error naming the limit; a tool that
+    /// blocks its thread without awaiting cannot be stopped.
+    pub fn tool_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.catalog.tool_timeout = timeout.into();
+        self
+    }
+
+    /// How many connections may be open at once (`MCP_MAX_CONNECTIONS`,
+    /// default 512); one more is answered 503 with `Retry-After` and closed.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// How many requests to `/mcp` may be handled at once
+    /// (`MCP_MAX_IN_FLIGHT`, default 256); one more is answered 503 with
+    /// `Retry-After`.
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.gate.max_in_flight = n.max(1);
+        self
+    }
+
+    /// How long `serve` lets in-flight requests finish after a shutdown
+    /// signal (`MCP_SHUTDOWN_GRACE`, default 10 s).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
     /// Authenticates every request to `/mcp` with `provider`: the one door
     /// for authentication. A second call replaces the first.
     ///
@@ -531,6 +614,9 @@ impl McpServerBuilder {
                 json_response: self.json_response,
                 routes,
                 authentication: description,
+                header_timeout: self.header_timeout,
+                max_connections: self.max_connections,
+                shutdown_grace: self.shutdown_grace,
             }),
         })
     }

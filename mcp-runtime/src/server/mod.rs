@@ -4,7 +4,7 @@
 mod builder;
 mod handler;
 mod router;
-mod serve;
+pub(crate) mod serve;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -36,6 +36,9 @@ struct Served {
     routes: Option<axum::Router>,
     /// The authentication in use, described.
     authentication: Option<String>,
+    header_timeout: Option<std::time::Duration>,
+    max_connections: usize,
+    shutdown_grace: std::time::Duration,
 }
 
 impl std::fmt::Debug for McpServer {

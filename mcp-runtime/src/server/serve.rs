@@ -1,16 +1,31 @@
-//! Serving the app on a socket, with graceful shutdown.
+//! Serving the app on a socket, with limits: a header-read timeout (which
+//! also closes idle keep-alive connections), a cap on open connections, and
+//! a bounded graceful shutdown.
 
-use axum::serve::ListenerExt;
-use tokio::net::TcpListener;
+use std::{sync::Arc, time::Duration};
+
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+    service::TowerToHyperService,
+};
+use tokio::{
+    io::AsyncWriteExt,
+    net::{TcpListener, TcpStream},
+    sync::Semaphore,
+};
 use tokio_util::sync::CancellationToken;
-
-use std::time::Duration;
 
 use super::McpServer;
 use crate::error::Error;
 
-/// How long `serve` waits for in-flight requests after a shutdown signal.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// Default time a connection may take to send a request's headers, counted
+/// from when it opens or its previous response ends.
+pub(crate) const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(20);
+/// Default cap on open connections.
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 512;
+/// Default time `serve` waits for in-flight requests after a shutdown signal.
+pub(crate) const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 impl McpServer {
     /// Binds [`bind_addr`](Self::bind_addr) and serves until Ctrl-C or SIGTERM.
@@ -31,6 +46,15 @@ impl McpServer {
 
     /// Like [`serve_on`](Self::serve_on), with the app passed through `wrap`
     /// first: add your own routes or layers there.
+    ///
+    /// Each connection must deliver a request's headers within the header
+    /// timeout ([`McpServerBuilder::header_timeout`](crate::McpServerBuilder::header_timeout)),
+    /// counted from when it opens or its previous response ends, so slow or
+    /// idle connections are closed; beyond
+    /// [`max_connections`](crate::McpServerBuilder::max_connections) open
+    /// connections, a new one is answered 503 and closed. After `shutdown`,
+    /// in-flight requests get the
+    /// [shutdown grace](crate::McpServerBuilder::shutdown_grace) to finish.
     pub async fn serve_on_with(
         self,
         listener: TcpListener,
@@ -41,26 +65,70 @@ impl McpServer {
         let cancel = CancellationToken::new();
         let app = wrap(self.clone().router(cancel.clone()));
         tracing::info!(%addr, endpoint = %self.endpoint(), tools = self.tools().len(), "MCP server listening");
-        // Without TCP_NODELAY, small SSE writes wait on delayed ACKs (~40 ms each).
-        let listener = listener.tap_io(|tcp| {
+        let open = Arc::new(Semaphore::new(self.served.max_connections));
+        let graceful = GracefulShutdown::new();
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new());
+        if let Some(t) = self.served.header_timeout {
+            http.header_read_timeout(t);
+        }
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let (tcp, _) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of file descriptors, most often: let some close.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let Ok(place) = open.clone().try_acquire_owned() else {
+                tokio::spawn(refuse(tcp));
+                continue;
+            };
+            // Without TCP_NODELAY, small SSE writes wait on delayed ACKs (~40 ms each).
             if let Err(e) = tcp.set_nodelay(true) {
                 tracing::trace!(error = %e, "could not set TCP_NODELAY");
             }
-        });
-        let stop = cancel.clone();
-        let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down");
-            stop.cancel();
-        });
-        let serving = tokio::spawn(async move { serving.await });
-        cancel.cancelled().await;
-        match tokio::time::timeout(SHUTDOWN_GRACE, serving).await {
-            Ok(joined) => joined.map_err(std::io::Error::other)??,
-            Err(_) => tracing::warn!("in-flight requests did not finish in time"),
+            let service = TowerToHyperService::new(app.clone());
+            let connection = graceful.watch(http.serve_connection(TokioIo::new(tcp), service));
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                drop(place);
+            });
+        }
+        tracing::info!("shutting down");
+        drop(listener);
+        cancel.cancel();
+        if tokio::time::timeout(self.served.shutdown_grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("in-flight requests did not finish in time");
         }
         Ok(())
     }
+}
+
+/// Answers a connection beyond the cap with 503 and closes it.
+async fn refuse(mut tcp: TcpStream) {
+    const BODY: &str = r#"{"error":"temporarily_unavailable","error_description":"Too many connections; retry shortly"}"#;
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    tracing::warn!("connection refused: too many open connections");
+    let write = async {
+        tcp.write_all(response.as_bytes()).await?;
+        tcp.shutdown().await
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), write).await;
 }
 
 /// Completes on Ctrl-C, or SIGTERM on Unix.
