@@ -524,3 +524,99 @@ async fn json_response_mode_is_the_default() {
     let res = call(app(), rpc("tools/list", json!({})), Some("echoer")).await;
     assert_eq!(res.header("content-type"), "application/json");
 }
+
+/// POSTs `body` as it is, as a token allowed to call `echo`.
+async fn post_raw(app: Router, body: &str) -> Response {
+    let mut request = client(Some("echoer")).http_request(&json!({}));
+    *request.body_mut() = body.to_owned();
+    send(app, request).await
+}
+
+#[tokio::test]
+async fn wrong_params_are_invalid_params_naming_the_mistake() {
+    let cases = [
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":[1]}}"#,
+            200,
+            "Invalid params for `tools/call`: invalid type: sequence, expected a map",
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":"x"}}"#,
+            200,
+            "Invalid params for `tools/call`: invalid type: string \"x\", expected a map",
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":5}}"#,
+            200,
+            "Invalid params for `tools/call`: invalid type: integer `5`, expected a string",
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#,
+            200,
+            "Invalid params for `tools/call`: `params` is required",
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":5}"#,
+            400,
+            "Invalid params for `resources/read`: `params` must be an object",
+        ),
+    ];
+    for json_mode in [true, false] {
+        let app = builder()
+            .json_response(json_mode)
+            .build()
+            .unwrap()
+            .into_router();
+        for (body, status, message) in cases {
+            let res = post_raw(app.clone(), body).await;
+            assert_eq!(res.status, status, "{body}: {res:?}");
+            let reply = res.messages().into_iter().next().expect("a reply");
+            assert_eq!(reply["id"], 1, "{body}");
+            assert_eq!(reply["error"]["code"], -32602, "{body}: {reply}");
+            assert_eq!(reply["error"]["message"], message, "{body}");
+        }
+    }
+    // An unknown method is still "method not found".
+    let res = post_raw(app(), r#"{"jsonrpc":"2.0","id":1,"method":"nope/nope"}"#).await;
+    assert_eq!(res.json()["error"]["code"], -32601);
+}
+
+#[tokio::test]
+async fn malformed_messages_are_invalid_requests_naming_the_mistake() {
+    for (body, code, message) in [
+        (
+            r#"{"jsonrpc":"2.0","id":{"a":1},"method":"tools/list"}"#,
+            -32600,
+            "Invalid request: `id` must be a string or a number",
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":5}"#,
+            -32600,
+            "Invalid request: `method` must be a string",
+        ),
+        (
+            r#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#,
+            -32600,
+            "Invalid request: `jsonrpc` must be \"2.0\"",
+        ),
+        (
+            "7",
+            -32600,
+            "Invalid request: expected a JSON-RPC request object",
+        ),
+    ] {
+        let res = post_raw(app(), body).await;
+        assert_eq!(res.status, 400, "{body}: {res:?}");
+        let v = res.json();
+        assert_eq!(
+            (v["error"]["code"].as_i64(), v["error"]["message"].as_str()),
+            (Some(code), Some(message)),
+            "{body}"
+        );
+        assert_eq!(v["id"], Value::Null);
+    }
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let res = post_raw(app(), &deep).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.json()["error"]["code"], -32700);
+}

@@ -148,3 +148,26 @@ async fn a_tool_that_runs_too_long_is_stopped_with_a_tool_error() {
     let text = result["content"][0]["text"].as_str().unwrap();
     assert!(text.contains("`nap` did not finish within"), "{text}");
 }
+
+#[tokio::test]
+async fn a_body_that_stalls_is_answered_408_and_the_server_goes_on() {
+    let server = builder()
+        .body_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let (addr, _stop) = serve(server).await;
+    let mut c = Connection::open(addr).await;
+    c.send(
+        "POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nContent-Length: 100\r\n\r\n{\"jsonrpc\"",
+    )
+    .await;
+    let r = c.response().await;
+    assert_eq!(r.status, 408, "{r:?}");
+    assert_eq!(r.header("connection"), "close");
+    assert_eq!(r.json()["error"]["code"], -32600);
+    let ok = Mcp::new(format!("http://{addr}/mcp"))
+        .call_tool("nap", json!({"ms": 0}))
+        .await;
+    assert_eq!(ok.status, 200);
+}

@@ -7,6 +7,7 @@
 //! [`Gate::build`] prepares it all once; the HTTP layer reads it.
 
 mod bearer;
+mod body;
 mod challenge;
 mod headers;
 mod limits;
@@ -193,7 +194,8 @@ impl Gate {
     }
 }
 
-/// The transport behind the gate. A service of its own rather than axum
+/// The transport behind the gate: the body is read here, once, so that
+/// the transport's refusals can be explained from it. A service of its own rather than axum
 /// middleware, which would clone the stack below it on every request.
 #[derive(Clone)]
 pub(crate) struct Guarded<T> {
@@ -230,8 +232,12 @@ where
                 Ok(request) => request,
                 Err(refused) => return Ok(refused),
             };
+            let (request, bytes) = match body::buffer(request, gate.max_body_bytes).await {
+                Ok(read) => read,
+                Err(refused) => return Ok(refused),
+            };
             let Ok(response) = transport.call(request).await;
-            Ok(rewrite::jsonrpc_errors(response.map(Body::new)).await)
+            Ok(rewrite::jsonrpc_errors(response.map(Body::new), &bytes).await)
         })
     }
 }

@@ -2,7 +2,10 @@
 //! expect a JSON-RPC error object, so those answers are rewritten (error
 //! paths only: a successful response is not touched).
 //!
-//! The plain-text answers are recognised by their wording, pinned in
+//! A body the transport could not take as a JSON-RPC message is explained
+//! from the body itself ([`super::body::diagnose`]): 400 with `-32700`,
+//! `-32600` or `-32602` and what was wrong. Other plain-text answers are
+//! recognised by their wording, pinned in
 //! [`RMCP_TEXT`] against the rmcp release named there; the tests send each
 //! malformed request to the transport itself and fail, naming that release,
 //! when the wording changes.
@@ -50,7 +53,7 @@ fn classify(status: StatusCode, text: &str) -> (i32, String) {
 }
 
 /// `response`, with a plain-text error rewritten as JSON.
-pub(crate) async fn jsonrpc_errors(response: Response) -> Response {
+pub(crate) async fn jsonrpc_errors(response: Response, body: &[u8]) -> Response {
     let status = response.status();
     let plain = !response
         .headers()
@@ -63,6 +66,12 @@ pub(crate) async fn jsonrpc_errors(response: Response) -> Response {
     }
     if !plain || !matches!(status.as_u16(), 400 | 406 | 413 | 415) {
         return response;
+    }
+    if matches!(status.as_u16(), 400 | 415)
+        && let Some((id, code, message)) = super::body::diagnose(body)
+    {
+        // What is wrong with the message, said from the message itself.
+        return super::body::jsonrpc_error(StatusCode::BAD_REQUEST, &id, code, &message);
     }
     let (mut parts, body) = response.into_parts();
     let text = axum::body::to_bytes(body, 64 * 1024)

@@ -8,16 +8,18 @@ use rmcp::{
     ErrorData, RoleServer, ServerHandler,
     model::{
         CallToolRequestParams, CallToolResponse, CompleteRequestMethod, CompleteRequestParams,
-        CompleteResult, GetPromptRequestMethod, GetPromptRequestParams, GetPromptResponse,
-        ListPromptsRequestMethod, ListPromptsResult, ListResourceTemplatesRequestMethod,
-        ListResourceTemplatesResult, ListResourcesRequestMethod, ListResourcesResult,
-        ListToolsResult, PaginatedRequestParams, ReadResourceRequestMethod,
-        ReadResourceRequestParams, ReadResourceResponse, ServerConfig, SetLevelRequestParams,
-        SubscribeRequestMethod, SubscribeRequestParams, Tool, UnsubscribeRequestMethod,
-        UnsubscribeRequestParams,
+        CompleteResult, CustomRequest, CustomResult, ErrorCode, GetPromptRequestMethod,
+        GetPromptRequestParams, GetPromptResponse, ListPromptsRequestMethod, ListPromptsResult,
+        ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
+        ListResourcesRequestMethod, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+        ReadResourceRequestMethod, ReadResourceRequestParams, ReadResourceResponse, ServerConfig,
+        SetLevelRequestParams, SubscribeRequestMethod, SubscribeRequestParams, Tool,
+        UnsubscribeRequestMethod, UnsubscribeRequestParams,
     },
     service::RequestContext,
 };
+
+use serde_json::Value;
 
 use crate::{
     catalog::{
@@ -61,7 +63,64 @@ impl Handler {
     }
 }
 
+/// Why `params` do not fit `method`, for a method the server knows whose
+/// typed parse failed (the transport then hands the request over as a
+/// custom one); `None` for a method it does not know.
+fn params_mismatch(method: &str, params: Option<Value>) -> Option<String> {
+    fn check<T: serde::de::DeserializeOwned>(params: Option<Value>) -> String {
+        match params {
+            None => "`params` is required".to_owned(),
+            Some(v) => match serde_json::from_value::<T>(v) {
+                Err(e) => e.to_string(),
+                Ok(_) => "`params` do not have the expected shape".to_owned(),
+            },
+        }
+    }
+    #[allow(deprecated)] // the logging and subscription params: clients still send them
+    let why = match method {
+        "tools/call" => check::<CallToolRequestParams>(params),
+        "tools/list" | "resources/list" | "resources/templates/list" | "prompts/list" => {
+            check::<PaginatedRequestParams>(params)
+        }
+        "resources/read" => check::<ReadResourceRequestParams>(params),
+        "resources/subscribe" => check::<SubscribeRequestParams>(params),
+        "resources/unsubscribe" => check::<UnsubscribeRequestParams>(params),
+        "prompts/get" => check::<GetPromptRequestParams>(params),
+        "completion/complete" => check::<CompleteRequestParams>(params),
+        "logging/setLevel" => check::<SetLevelRequestParams>(params),
+        "initialize" => check::<rmcp::model::InitializeRequestParams>(params),
+        _ => return None,
+    };
+    Some(why)
+}
+
 impl ServerHandler for Handler {
+    /// A known method whose params did not parse arrives here: answer
+    /// `-32602` naming what was wrong, not "method not found".
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        let method = request.method;
+        let offered = match method.split('/').next() {
+            Some("resources") => self.0.resources().is_some(),
+            Some("prompts") => self.0.prompts().is_some(),
+            Some("completion") => self.0.completion().is_some(),
+            _ => true,
+        };
+        if !offered {
+            return Err(ErrorData::new(ErrorCode::METHOD_NOT_FOUND, method, None));
+        }
+        match params_mismatch(&method, request.params) {
+            Some(why) => Err(ErrorData::invalid_params(
+                format!("Invalid params for `{method}`: {why}"),
+                None,
+            )),
+            None => Err(ErrorData::new(ErrorCode::METHOD_NOT_FOUND, method, None)),
+        }
+    }
+
     fn get_info(&self) -> ServerConfig {
         self.0.info().clone()
     }

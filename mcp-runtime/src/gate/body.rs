@@ -1,0 +1,154 @@
+//! The request body, read once at the gate: within the size limit and the
+//! stall timeout, and kept so a refusal by the transport can say exactly
+//! what was wrong with it.
+
+use axum::{
+    body::{Body, Bytes},
+    extract::Request,
+    http::{HeaderValue, StatusCode, header},
+    response::Response,
+};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde_json::{Value, json};
+
+/// `request` with its body read into memory, and the bytes; `Err` is the
+/// answer when the body is too large (413) or stalls or breaks off (408).
+/// Either way the connection is closed: the rest of the body is unread.
+pub(crate) async fn buffer(
+    request: Request,
+    max_bytes: usize,
+) -> Result<(Request, Bytes), Response> {
+    let (parts, body) = request.into_parts();
+    match Limited::new(body, max_bytes).collect().await {
+        Ok(collected) => {
+            let bytes = collected.to_bytes();
+            Ok((Request::from_parts(parts, Body::from(bytes.clone())), bytes))
+        }
+        Err(e) if e.is::<LengthLimitError>() => Err(closing(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("Request body too large: the limit is {max_bytes} bytes"),
+        )),
+        Err(e) => {
+            tracing::info!(error = %e, "request body not received");
+            Err(closing(
+                StatusCode::REQUEST_TIMEOUT,
+                "The request body was not received in time",
+            ))
+        }
+    }
+}
+
+/// A JSON-RPC error with no id, with `Connection: close`.
+fn closing(status: StatusCode, message: &str) -> Response {
+    let mut r = jsonrpc_error(status, &Value::Null, -32600, message);
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+/// A JSON-RPC error response with HTTP `status`.
+pub(crate) fn jsonrpc_error(status: StatusCode, id: &Value, code: i32, message: &str) -> Response {
+    let body = json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}});
+    let mut r = Response::new(Body::from(body.to_string()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// What is wrong with a body the transport could not take as a JSON-RPC
+/// message: the id to answer with (when one can be read), the JSON-RPC
+/// error code and the message. `None` when the body looks like a message
+/// (the transport refused it for another reason).
+pub(crate) fn diagnose(body: &[u8]) -> Option<(Value, i32, String)> {
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => {
+            let why = format!("Parse error: the body is not valid JSON ({e})");
+            return Some((Value::Null, -32700, why));
+        }
+    };
+    let invalid = |why: &str| Some((Value::Null, -32600, format!("Invalid request: {why}")));
+    let Value::Object(message) = value else {
+        return match value {
+            Value::Array(_) => invalid("batches are not supported; send one JSON-RPC message"),
+            _ => invalid("expected a JSON-RPC request object"),
+        };
+    };
+    if message.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return invalid("`jsonrpc` must be \"2.0\"");
+    }
+    let id = message.get("id").cloned().unwrap_or(Value::Null);
+    if !matches!(id, Value::Null | Value::String(_) | Value::Number(_)) {
+        return invalid("`id` must be a string or a number");
+    }
+    match message.get("method") {
+        Some(Value::String(method)) => match message.get("params") {
+            Some(Value::Object(_)) | None => None,
+            Some(_) => Some((
+                id,
+                -32602,
+                format!("Invalid params for `{method}`: `params` must be an object"),
+            )),
+        },
+        Some(_) => invalid("`method` must be a string"),
+        None if message.contains_key("result") || message.contains_key("error") => None,
+        None => invalid("a request needs a `method`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(body: &str) -> Option<(Value, i32)> {
+        diagnose(body.as_bytes()).map(|(id, code, _)| (id, code))
+    }
+
+    #[test]
+    fn each_shape_of_mistake_has_its_code() {
+        assert_eq!(code("{not json").unwrap().1, -32700);
+        assert_eq!(code(&"[".repeat(10_000)).unwrap().1, -32700);
+        assert_eq!(
+            code(r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#)
+                .unwrap()
+                .1,
+            -32600
+        );
+        assert_eq!(code("5").unwrap().1, -32600);
+        assert_eq!(
+            code(r#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#)
+                .unwrap()
+                .1,
+            -32600
+        );
+        assert_eq!(
+            code(r#"{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}"#)
+                .unwrap()
+                .1,
+            -32600
+        );
+        assert_eq!(
+            code(r#"{"jsonrpc":"2.0","id":1,"method":5}"#).unwrap().1,
+            -32600
+        );
+        assert_eq!(
+            code(r#"{"jsonrpc":"2.0","id":7,"method":"resources/read","params":5}"#),
+            Some((json!(7), -32602))
+        );
+        assert_eq!(code(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#), None);
+        assert_eq!(code(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#), None);
+    }
+
+    #[test]
+    fn messages_name_the_mistake() {
+        let (_, _, why) =
+            diagnose(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":[1]}"#).unwrap();
+        assert_eq!(
+            why,
+            "Invalid params for `tools/list`: `params` must be an object"
+        );
+    }
+}
