@@ -160,7 +160,7 @@ pub struct WhoAmI {
 }
 
 /// Show who you are: the subject, client, scopes and expiry of your token.
-#[tool(read_only)]
+#[tool(public, read_only)]
 pub fn whoami(token: AccessToken) -> WhoAmI {
     WhoAmI {
         subject: token.subject().to_owned(),

@@ -12,7 +12,7 @@ use syn::{
     punctuated::Punctuated,
 };
 
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
     "`name`",
     "`title`",
     "`description`",
@@ -23,6 +23,7 @@ const KEYS: [&str; 11] = [
     "`scope`",
     "`scopes`",
     "`any_scope`",
+    "`public`",
     "`crate`",
 ];
 
@@ -71,8 +72,9 @@ pub(crate) struct Attrs {
     pub(crate) destructive: Slot<LitBool>,
     pub(crate) idempotent: Slot<LitBool>,
     pub(crate) open_world: Slot<LitBool>,
-    /// `scope`, `scopes` and `any_scope` share one slot: a tool has one rule.
-    pub(crate) scopes: Slot<Scopes>,
+    /// `public`, `scope`, `scopes` and `any_scope` share one slot: a tool
+    /// has one rule.
+    pub(crate) rule: Slot<Rule>,
     pub(crate) krate: Slot<Path>,
 }
 
@@ -111,8 +113,8 @@ impl<T> Slot<T> {
             Some((first, _)) => Err(syn::Error::new(
                 key.span(),
                 format!(
-                    "`{key}` cannot be combined with `{first}`: \
-                     give one of `scope`, `scopes` or `any_scope`"
+                    "`{key}` cannot be combined with `{first}`: a tool has one rule, \
+                     so give one of `public`, `scope`, `scopes` or `any_scope`"
                 ),
             )),
         }
@@ -125,6 +127,14 @@ impl<T> Slot<T> {
     pub(crate) fn key(&self) -> Option<&Ident> {
         self.0.as_ref().map(|(k, _)| k)
     }
+}
+
+/// Who may call a tool, as written.
+pub(crate) enum Rule {
+    /// `public`: any caller the server admits.
+    Public,
+    /// `scope`, `scopes` or `any_scope`.
+    Scopes(Scopes),
 }
 
 /// The scopes a tool requires, as written.
@@ -171,18 +181,31 @@ impl Parse for Attrs {
                     }
                     let lit = literal(input, example)?;
                     let span = lit.span();
-                    attrs.scopes.set(
+                    attrs.rule.set(
                         key,
-                        Scopes {
+                        Rule::Scopes(Scopes {
                             any: false,
                             list: vec![lit],
                             span,
-                        },
+                        }),
                     )?;
                 }
                 "scopes" | "any_scope" => {
                     let v = list(input, &key)?;
-                    attrs.scopes.set(key, v)?;
+                    attrs.rule.set(key, Rule::Scopes(v))?;
+                }
+                "public" => {
+                    // Only bare: `public = false` would read as a rule but
+                    // leave the tool with none.
+                    if input.peek(Token![=]) {
+                        return Err(syn::Error::new(
+                            key.span(),
+                            "`public` takes no value: write #[tool(public)] to let any caller \
+                             the server admits call the tool, or give a scope instead, \
+                             e.g. #[tool(scope = \"todo:read\")]",
+                        ));
+                    }
+                    attrs.rule.set(key, Rule::Public)?;
                 }
                 "crate" => {
                     equals(input, &key, "#[tool(crate = my_runtime)]")?;
@@ -297,6 +320,8 @@ mod tests {
         assert_eq!(suggestion("readOnly"), Some("read_only"));
         assert_eq!(suggestion("read-only"), Some("read_only"));
         assert_eq!(suggestion("any_scopes"), Some("any_scope"));
+        assert_eq!(suggestion("pubic"), Some("public"));
+        assert_eq!(suggestion("Public"), Some("public"));
         assert_eq!(suggestion("permissions"), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }

@@ -30,7 +30,7 @@ pub(crate) fn expand(tool: &Tool<'_>) -> TokenStream {
     };
 
     let rule = match &tool.scopes {
-        ScopeRule::None => quote!(#p::ScopeRule::None),
+        ScopeRule::Public => quote!(#p::ScopeRule::Public),
         ScopeRule::All(list) => quote!(#p::ScopeRule::All(&[#(#list),*])),
         ScopeRule::Any(list) => quote!(#p::ScopeRule::Any(&[#(#list),*])),
     };

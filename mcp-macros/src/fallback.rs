@@ -58,7 +58,7 @@ pub(crate) fn stub_handle(function: &ItemFn, rt: &TokenStream) -> TokenStream {
             impl #p::ToolHandle for #ident {
                 const DEF: &'static #p::ToolDef = &#p::ToolDef {
                     name: #name,
-                    scopes: #p::ScopeRule::None,
+                    scopes: #p::ScopeRule::Public,
                     describe: || ::core::unreachable!(),
                     call: |_| ::core::unreachable!(),
                     states: &[],

@@ -59,17 +59,31 @@ use proc_macro::TokenStream;
 /// | `scope = "todo:write"` | the token must hold this scope |
 /// | `scopes = ["hr:read", "finance:read"]` | the token must hold every listed scope; a refusal names the first one missing |
 /// | `any_scope = ["hr:read", "finance:read"]` | the token must hold one of them |
+/// | `public` | any caller the server admits: any valid token, or anyone when the server has no authentication |
 /// | `name = "todo.create"` | the tool's name; by default the function's (`r#` removed) |
 /// | `title = "Create a todo"` | a display name |
 /// | `description = "…"` | the description, instead of the doc comment |
 /// | `read_only`, `destructive`, `idempotent`, `open_world` | hints for clients; bare means `= true`, and `= false` is allowed |
 /// | `crate = path` or `crate = "path"` | where the runtime is, if not at `::mcp_runtime` |
 ///
-/// With no scope key, any caller the server lets in may call the tool. Scope
-/// strings are checked at compile time against the RFC 6749 scope-token
-/// grammar (printable ASCII except space, `"` and `\`); a bad one, an empty
-/// list, a repeated scope, an unknown key or a repeated key is a compile error
-/// on the offending token.
+/// A tool has exactly one rule: one of the three scope keys, or `public`.
+/// Tools fail closed: a tool with no rule does not compile (``this tool has no
+/// scope rule: add `scope = "..."` to require a scope, or `public` to let any
+/// caller the server admits call it``), so an open tool is always one that
+/// was opened on purpose:
+///
+/// ```compile_fail
+/// /// Who is calling.
+/// #[mcp_runtime::tool]
+/// fn whoami(token: mcp_runtime::AccessToken) -> String {
+///     token.subject().to_owned()
+/// }
+/// ```
+///
+/// Scope strings are checked at compile time against the RFC 6749
+/// scope-token grammar (printable ASCII except space, `"` and `\`); a bad
+/// one, an empty list, a repeated scope, an unknown key or a repeated key is
+/// a compile error on the offending token.
 ///
 /// # Parameters
 ///
@@ -108,7 +122,7 @@ use proc_macro::TokenStream;
 /// }
 ///
 /// /// Search the records.
-/// #[tool(read_only)]
+/// #[tool(public, read_only)]
 /// async fn search(State(db): State<Db>, Args(search): Args<Search>) -> Vec<String> {
 ///     let _ = (db, search.limit);
 ///     vec![search.query]

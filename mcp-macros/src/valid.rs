@@ -12,7 +12,10 @@ use syn::{
     ext::IdentExt, spanned::Spanned, visit::Visit,
 };
 
-use crate::{attr::Attrs, docs::Docs};
+use crate::{
+    attr::{Attrs, Rule},
+    docs::Docs,
+};
 
 /// A tool, ready to expand.
 pub(crate) struct Tool<'a> {
@@ -30,7 +33,7 @@ pub(crate) struct Tool<'a> {
 }
 
 pub(crate) enum ScopeRule<'a> {
-    None,
+    Public,
     All(&'a [LitStr]),
     Any(&'a [LitStr]),
 }
@@ -141,7 +144,7 @@ pub(crate) fn check<'a>(attrs: &'a Attrs, item: &'a ItemFn) -> syn::Result<Tool<
         None => sig.ident.unraw().to_string(),
     };
 
-    let scopes = scope_rule(attrs, &mut errors);
+    let scopes = scope_rule(attrs, item, &mut errors);
     let params = params(item, &mut errors);
     let docs = Docs::read(&item.attrs);
     let params = params.map(|p| apply_argument_docs(p, &docs, item, &mut errors));
@@ -211,16 +214,30 @@ fn is_tool_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
-fn scope_rule<'a>(attrs: &'a Attrs, errors: &mut Errors) -> ScopeRule<'a> {
-    let (Some(key), Some(scopes)) = (attrs.scopes.key(), attrs.scopes.value()) else {
-        return ScopeRule::None;
+/// The tool's rule. Fail closed: a tool that names none is refused, so that
+/// an open tool is always one someone chose to open.
+fn scope_rule<'a>(attrs: &'a Attrs, item: &ItemFn, errors: &mut Errors) -> ScopeRule<'a> {
+    let (key, scopes) = match (attrs.rule.key(), attrs.rule.value()) {
+        (Some(key), Some(Rule::Scopes(scopes))) => (key, scopes),
+        (_, Some(Rule::Public)) => return ScopeRule::Public,
+        _ => {
+            // On the whole `#[tool(...)]`, where the fix goes; resolved at
+            // the user's code so that rustc does not add "this error
+            // originates in the attribute macro".
+            errors.push(
+                Span::call_site().resolved_at(item.sig.ident.span()),
+                "this tool has no scope rule: add `scope = \"...\"` to require a scope, \
+                 or `public` to let any caller the server admits call it",
+            );
+            return ScopeRule::Public;
+        }
     };
     if scopes.list.is_empty() {
         errors.push(
             scopes.span,
             format!(
                 "`{key}` must name at least one scope; \
-                 leave it out to let any authenticated caller in"
+                 write `public` instead to let any caller the server admits call the tool"
             ),
         );
     }

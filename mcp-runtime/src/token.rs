@@ -159,7 +159,7 @@ tokio::task_local! {
 /// use mcp_runtime::{get_access_token, tool};
 ///
 /// /// Who is calling.
-/// #[tool]
+/// #[tool(public)]
 /// fn caller() -> String {
 ///     match get_access_token() {
 ///         Some(token) => token.subject().to_owned(),

@@ -396,7 +396,7 @@ async fn step_up_refuses_with_403_and_the_scopes_to_ask_for() {
 #[tokio::test]
 async fn duplicate_names_fail_at_build() {
     /// Another echo.
-    #[tool(name = "echo")]
+    #[tool(name = "echo", public)]
     fn echo2() -> String {
         String::new()
     }

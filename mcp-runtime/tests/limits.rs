@@ -11,7 +11,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 /// Sleeps for `ms` milliseconds.
-#[tool]
+#[tool(public)]
 async fn nap(ms: u64) -> String {
     tokio::time::sleep(Duration::from_millis(ms)).await;
     "rested".into()

@@ -64,7 +64,7 @@ impl std::fmt::Display for NotFound {
 }
 
 /// Look a todo up.
-#[tool]
+#[tool(public)]
 async fn get_todo(id: u32) -> Result<Todo, NotFound> {
     match id {
         1 => Ok(Todo {
@@ -77,36 +77,36 @@ async fn get_todo(id: u32) -> Result<Todo, NotFound> {
 }
 
 /// Who is calling, as `get_access_token` sees it.
-#[tool]
+#[tool(public)]
 async fn whoami() -> String {
     tokio::task::yield_now().await;
     get_access_token().map_or_else(|| "anonymous".to_owned(), |t| t.subject().to_owned())
 }
 
 /// Who is calling, as the injected token says.
-#[tool]
+#[tool(public)]
 fn caller(token: AccessToken, maybe: Option<AccessToken>) -> String {
     format!("{} {}", token.subject(), maybe.is_some())
 }
 
 /// Who is calling, if anyone.
-#[tool]
+#[tool(public)]
 fn maybe_caller(token: Option<AccessToken>) -> String {
     token.map_or_else(|| "anonymous".to_owned(), |t| t.subject().to_owned())
 }
 
 /// Counts.
-#[tool]
+#[tool(public)]
 fn numbers(up_to: u32) -> Vec<u32> {
     (1..=up_to).collect()
 }
 
 /// Does nothing.
-#[tool]
+#[tool(public)]
 fn nothing() {}
 
 /// Fails in `Result<(), E>`.
-#[tool]
+#[tool(public)]
 fn fails(fail: bool) -> Result<(), String> {
     if fail {
         Err("it failed".into())
@@ -116,7 +116,7 @@ fn fails(fail: bool) -> Result<(), String> {
 }
 
 /// rmcp's own result type, errors included.
-#[tool]
+#[tool(public)]
 fn raw(fail: bool) -> Result<CallToolResult, ErrorData> {
     if fail {
         return Err(ErrorData::invalid_params("raw refused", None));
@@ -143,7 +143,7 @@ fn rename(Args(r): Args<Rename>) -> Todo {
 struct Prefix(String);
 
 /// Greets with the server's prefix.
-#[tool]
+#[tool(public)]
 fn greet(State(prefix): State<Prefix>, name: String) -> String {
     format!("{}{name}", prefix.0)
 }
@@ -383,7 +383,7 @@ fn the_handle_carries_the_rule_and_the_states() {
         directory::DEF.scopes,
         ScopeRule::Any(&["hr:read", "finance:read"])
     );
-    assert_eq!(whoami::DEF.scopes, ScopeRule::None);
+    assert_eq!(whoami::DEF.scopes, ScopeRule::Public);
     assert_eq!(greet::DEF.states.len(), 1);
     assert_eq!(
         (greet::DEF.states[0])().id,

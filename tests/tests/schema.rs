@@ -84,7 +84,7 @@ fn rename_todo(Args(r): Args<Rename>) -> Result<Todo, String> {
 }
 
 /// List the caller's todo items.
-#[tool(read_only, open_world = false, title = "List todos")]
+#[tool(public, read_only, open_world = false, title = "List todos")]
 fn list_todos() -> Vec<Todo> {
     Vec::new()
 }

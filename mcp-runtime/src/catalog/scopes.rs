@@ -5,8 +5,9 @@ use std::collections::{BTreeSet, HashMap};
 /// What a tool asks of the caller's scopes, as written in `#[tool(...)]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScopeRule {
-    /// Any authenticated caller (`#[tool]` with no scope).
-    None,
+    /// `#[tool(public)]`: any caller the server admits (any valid token;
+    /// anyone when the server has no authentication).
+    Public,
     /// Every listed scope is required (`scope = "a"`, `scopes = ["a", "b"]`).
     All(&'static [&'static str]),
     /// At least one listed scope is required (`any_scope = ["a", "b"]`).
@@ -17,7 +18,7 @@ impl ScopeRule {
     /// The scopes the rule names, in the order written.
     pub fn scopes(&self) -> &'static [&'static str] {
         match self {
-            ScopeRule::None => &[],
+            ScopeRule::Public => &[],
             ScopeRule::All(s) | ScopeRule::Any(s) => s,
         }
     }
@@ -129,7 +130,7 @@ pub enum ScopeDecision {
 /// Checks `held` against `rule`, with `hierarchy` applied.
 pub fn decide(rule: &ScopeRule, held: &[String], hierarchy: &ScopeHierarchy) -> ScopeDecision {
     match rule {
-        ScopeRule::None => ScopeDecision::Allowed,
+        ScopeRule::Public => ScopeDecision::Allowed,
         ScopeRule::All(required) => match required.iter().find(|s| !hierarchy.grants(held, s)) {
             None => ScopeDecision::Allowed,
             Some(missing) => ScopeDecision::Refused {
@@ -276,9 +277,9 @@ mod tests {
     }
 
     #[test]
-    fn no_rule_allows_everyone() {
+    fn public_allows_everyone() {
         assert_eq!(
-            decide(&ScopeRule::None, &[], &ScopeHierarchy::new()),
+            decide(&ScopeRule::Public, &[], &ScopeHierarchy::new()),
             ScopeDecision::Allowed
         );
     }

@@ -11,7 +11,7 @@ use std::{borrow::Cow, fmt};
 /// use mcp_runtime::{ToolError, tool};
 ///
 /// /// Parses a number.
-/// #[tool]
+/// #[tool(public)]
 /// fn parse(text: String) -> Result<i64, ToolError> {
 ///     if text.is_empty() {
 ///         return Err(ToolError::new("text must not be empty"));

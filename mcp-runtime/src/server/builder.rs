@@ -200,7 +200,7 @@ impl McpServerBuilder {
     /// use mcp_runtime::{McpServer, tool};
     ///
     /// /// Pong.
-    /// #[tool]
+    /// #[tool(public)]
     /// fn ping() -> String { "pong".into() }
     ///
     /// let server = McpServer::builder().tool::<ping>().build().unwrap();

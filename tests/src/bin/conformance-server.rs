@@ -39,25 +39,25 @@ const WAV_SILENCE: &str =
     "UklGRiwAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQgAAACAgICAgICAgA==";
 
 /// Returns a fixed line of text.
-#[tool]
+#[tool(public)]
 fn test_simple_text() -> String {
     "This is a simple text response for testing.".to_owned()
 }
 
 /// Returns a 1x1 red PNG image.
-#[tool]
+#[tool(public)]
 fn test_image_content() -> CallToolResult {
     CallToolResult::success(vec![ContentBlock::image(PNG_1X1, "image/png")])
 }
 
 /// Returns a short WAV clip of silence.
-#[tool]
+#[tool(public)]
 fn test_audio_content() -> CallToolResult {
     CallToolResult::success(vec![ContentBlock::audio(WAV_SILENCE, "audio/wav")])
 }
 
 /// Returns an embedded text resource.
-#[tool]
+#[tool(public)]
 fn test_embedded_resource() -> CallToolResult {
     CallToolResult::success(vec![ContentBlock::resource(ResourceContents::text(
         "This is an embedded resource content.",
@@ -66,7 +66,7 @@ fn test_embedded_resource() -> CallToolResult {
 }
 
 /// Returns text, an image and an embedded resource in one result.
-#[tool]
+#[tool(public)]
 fn test_multiple_content_types() -> CallToolResult {
     CallToolResult::success(vec![
         ContentBlock::text("Multiple content types test:"),
@@ -82,7 +82,7 @@ fn test_multiple_content_types() -> CallToolResult {
 }
 
 /// Always fails, as a tool error.
-#[tool]
+#[tool(public)]
 fn test_error_handling() -> Result<String, ToolError> {
     Err(ToolError::new(
         "This tool intentionally returns an error for testing",
@@ -90,7 +90,7 @@ fn test_error_handling() -> Result<String, ToolError> {
 }
 
 /// Sends three info-level log messages while it runs, 50 ms apart.
-#[tool]
+#[tool(public)]
 #[allow(deprecated)] // logging is deprecated by SEP-2577, still in the suite
 async fn test_tool_with_logging(cx: ToolContext) -> String {
     use mcp_runtime::rmcp::model::{LoggingLevel, LoggingMessageNotificationParam};
@@ -113,7 +113,7 @@ async fn test_tool_with_logging(cx: ToolContext) -> String {
 
 /// Reports progress 0, 50 and 100 of 100, 50 ms apart, when the call carries a
 /// progress token.
-#[tool]
+#[tool(public)]
 async fn test_tool_with_progress(cx: ToolContext) -> Result<String, ToolError> {
     let token = cx.rmcp().meta.get_progress_token();
     for (i, progress) in [0.0, 50.0, 100.0].into_iter().enumerate() {
@@ -144,7 +144,7 @@ async fn test_tool_with_progress(cx: ToolContext) -> Result<String, ToolError> {
 
 /// Sleeps briefly, then answers; the suite calls it to see whether the server
 /// closes an SSE stream mid-call (SEP-1699). This server answers in one piece.
-#[tool]
+#[tool(public)]
 async fn test_reconnection() -> String {
     tokio::time::sleep(Duration::from_millis(100)).await;
     "Reconnection test completed".to_owned()
@@ -169,7 +169,7 @@ struct Person {
 }
 
 /// Tool with JSON Schema 2020-12 features
-#[tool]
+#[tool(public)]
 fn json_schema_2020_12_tool(Args(person): Args<Person>) -> String {
     format!(
         "name={:?}, city={:?}",

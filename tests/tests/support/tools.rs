@@ -30,7 +30,7 @@ pub struct Caller {
 }
 
 /// Who is calling.
-#[tool]
+#[tool(public)]
 pub fn whoami(token: AccessToken) -> Caller {
     Caller {
         subject: token.subject().to_owned(),

@@ -6,7 +6,7 @@ struct NewTodo {
 }
 
 /// Add a todo item.
-#[tool]
+#[tool(public)]
 fn create_todo(Args(todo): Args<NewTodo>) -> String {
     todo.title
 }

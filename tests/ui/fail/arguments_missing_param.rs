@@ -5,7 +5,7 @@ use mcp_runtime::tool;
 /// # Arguments
 /// * `title` - What needs doing.
 /// * `due` - When it is due.
-#[tool]
+#[tool(public)]
 fn create_todo(title: String) -> String {
     title
 }

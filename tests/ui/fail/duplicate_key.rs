@@ -1,7 +1,7 @@
 use mcp_runtime::tool;
 
 /// Add a todo item.
-#[tool(read_only, name = "create", read_only = false)]
+#[tool(public, read_only, name = "create", read_only = false)]
 fn create_todo(title: String) -> String {
     title
 }

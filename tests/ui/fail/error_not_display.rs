@@ -4,7 +4,7 @@ use mcp_runtime::tool;
 struct Failure;
 
 /// Add a todo item.
-#[tool]
+#[tool(public)]
 fn create_todo(title: String) -> Result<String, Failure> {
     Ok(title)
 }

@@ -1,7 +1,7 @@
 use mcp_runtime::tool;
 
 /// Add a todo item.
-#[tool(read_only = "yes")]
+#[tool(public, read_only = "yes")]
 fn create_todo(title: String) -> String {
     title
 }

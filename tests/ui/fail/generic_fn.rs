@@ -1,7 +1,7 @@
 use mcp_runtime::tool;
 
 /// Echo a value.
-#[tool]
+#[tool(public)]
 fn echo<T: serde::Serialize>(value: T) -> T {
     value
 }

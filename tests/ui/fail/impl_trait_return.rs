@@ -1,7 +1,7 @@
 use mcp_runtime::tool;
 
 /// Add a todo item.
-#[tool]
+#[tool(public)]
 fn create_todo(title: String) -> impl serde::Serialize {
     title
 }

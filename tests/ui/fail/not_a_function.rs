@@ -1,7 +1,7 @@
 use mcp_runtime::tool;
 
 /// A todo item.
-#[tool]
+#[tool(public)]
 struct Todo {
     title: String,
 }

@@ -6,7 +6,7 @@ struct ToolContext {
 }
 
 /// Report progress.
-#[tool]
+#[tool(public)]
 fn report(cx: ToolContext) -> String {
     cx.verbose.to_string()
 }

@@ -4,7 +4,7 @@ use mcp_runtime::tool;
 struct Title(String);
 
 /// Add a todo item.
-#[tool]
+#[tool(public)]
 fn create_todo(title: Title) -> String {
     title.0
 }

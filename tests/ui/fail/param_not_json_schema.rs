@@ -4,7 +4,7 @@ use mcp_runtime::tool;
 struct Due(String);
 
 /// Add a todo item.
-#[tool]
+#[tool(public)]
 fn create_todo(title: String, due: Option<Due>) -> String {
     let _ = due.map(|d| d.0);
     title

@@ -5,7 +5,7 @@ struct Todo {
 }
 
 /// Add a todo item.
-#[tool]
+#[tool(public)]
 fn create_todo(title: String) -> Todo {
     Todo { title }
 }

@@ -4,7 +4,7 @@ struct Store;
 
 impl Store {
     /// List the todo items.
-    #[tool]
+    #[tool(public)]
     fn list_todos(&self) -> Vec<String> {
         Vec::new()
     }

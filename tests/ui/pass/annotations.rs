@@ -1,11 +1,12 @@
 use mcp_runtime::{ToolHandle, tool};
 
 /// Bare flags.
-#[tool(read_only, idempotent)]
+#[tool(read_only, idempotent, public)]
 fn bare() {}
 
 /// Every flag, spelled out.
 #[tool(
+    public,
     read_only = false,
     destructive = true,
     idempotent = false,
@@ -14,7 +15,7 @@ fn bare() {}
 fn spelled() {}
 
 /// Mixed, with a trailing comma.
-#[tool(destructive, open_world = false)]
+#[tool(public, destructive, open_world = false)]
 fn mixed() {}
 
 /// Overridden by the attribute.
@@ -22,11 +23,12 @@ fn mixed() {}
     name = "renamed-tool.v2",
     title = "A renamed tool",
     description = "The attribute's description wins.",
-    read_only
+    read_only,
+    public
 )]
 fn named() {}
 
-#[tool(description = "No doc comment needed.")]
+#[tool(description = "No doc comment needed.", public)]
 fn undocumented() {}
 
 fn main() {

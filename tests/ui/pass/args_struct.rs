@@ -16,13 +16,13 @@ async fn create_todo(Args(todo): Args<NewTodo>) -> String {
 }
 
 /// The struct argument next to injected ones, bound whole.
-#[tool]
+#[tool(public)]
 fn create_for(token: AccessToken, args: Args<NewTodo>) -> String {
     format!("{}: {}", token.subject(), args.0.title)
 }
 
 /// A path to `Args`.
-#[tool]
+#[tool(public)]
 fn by_path(mcp_runtime::Args(todo): mcp_runtime::Args<NewTodo>) -> String {
     todo.title
 }

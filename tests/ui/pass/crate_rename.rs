@@ -15,13 +15,13 @@ fn with_path(title: String) -> String {
 }
 
 /// A string.
-#[tool(crate = "::my_runtime")]
+#[tool(crate = "::my_runtime", public)]
 fn with_string(title: Option<String>) -> Option<String> {
     title
 }
 
 /// A relative path, to a re-export.
-#[tool(crate = rt)]
+#[tool(crate = rt, public)]
 fn relative(n: u32) -> Vec<u32> {
     vec![n]
 }

@@ -8,11 +8,11 @@ struct Store;
 
 Second paragraph.
 */
-#[tool]
+#[tool(public)]
 fn block() {}
 
 #[doc = "An attribute doc."]
-#[tool]
+#[tool(public)]
 fn attribute() {}
 
 /// Create a todo.
@@ -28,7 +28,7 @@ fn attribute() {}
 /// # Errors
 ///
 /// None.
-#[tool]
+#[tool(public)]
 fn documented(
     title: String,
     r#type: String,
@@ -40,7 +40,7 @@ fn documented(
 }
 
 /// A raw identifier as the tool's name.
-#[tool]
+#[tool(public)]
 fn r#match(r#in: String) -> String {
     r#in
 }

@@ -24,7 +24,7 @@ async fn everything(
 }
 
 /// Only injected parameters.
-#[tool]
+#[tool(public)]
 fn only_injected(_token: Option<AccessToken>, _store: State<Store>) {}
 
 fn main() {

@@ -21,7 +21,7 @@ fn main() {
     }
 
     /// A tool inside a function body, using a type local to it.
-    #[tool]
+    #[tool(public)]
     fn local(n: u32) -> Local {
         Local { n }
     }

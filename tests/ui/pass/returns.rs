@@ -33,106 +33,106 @@ impl std::fmt::Display for MyError {
 }
 
 /// Nothing.
-#[tool]
+#[tool(public)]
 fn unit() {}
 
 /// Explicitly nothing.
-#[tool]
+#[tool(public)]
 #[allow(clippy::unused_unit)]
 async fn unit_explicit() -> () {}
 
 /// Text.
-#[tool]
+#[tool(public)]
 fn string() -> String {
     String::new()
 }
 
 /// Static text.
-#[tool]
+#[tool(public)]
 fn static_str() -> &'static str {
     "static"
 }
 
 /// Borrowed or owned text.
-#[tool]
+#[tool(public)]
 fn cow() -> Cow<'static, str> {
     Cow::Borrowed("cow")
 }
 
 /// A struct.
-#[tool]
+#[tool(public)]
 async fn structured() -> Todo {
     Todo { id: 1 }
 }
 
 /// A struct without a schema.
-#[tool]
+#[tool(public)]
 fn structured_without_schema() -> NoSchema {
     NoSchema { id: 1 }
 }
 
 /// A list.
-#[tool]
+#[tool(public)]
 fn list() -> Vec<Todo> {
     Vec::new()
 }
 
 /// A number.
-#[tool]
+#[tool(public)]
 fn number() -> u64 {
     7
 }
 
 /// Any JSON.
-#[tool]
+#[tool(public)]
 fn json() -> serde_json::Value {
     serde_json::json!({ "any": true })
 }
 
 /// A struct or an error.
-#[tool]
+#[tool(public)]
 async fn result() -> Result<Todo, MyError> {
     Err(MyError)
 }
 
 /// Text or an error.
-#[tool]
+#[tool(public)]
 fn result_string() -> Result<String, std::io::Error> {
     Ok("fine".into())
 }
 
 /// Nothing or an error.
-#[tool]
+#[tool(public)]
 fn result_unit() -> Result<(), ToolError> {
     Ok(())
 }
 
 /// Static text or an error.
-#[tool]
+#[tool(public)]
 fn result_static_str() -> std::result::Result<&'static str, String> {
     Ok("fine")
 }
 
 /// rmcp's result.
-#[tool]
+#[tool(public)]
 fn raw() -> CallToolResult {
     CallToolResult::success(vec![ContentBlock::text("raw")])
 }
 
 /// rmcp's result or a JSON-RPC error.
-#[tool]
+#[tool(public)]
 fn raw_or_rpc_error() -> Result<CallToolResult, ErrorData> {
     Ok(CallToolResult::success(Vec::new()))
 }
 
 /// rmcp's result or a JSON-RPC error, by its usual alias.
-#[tool]
+#[tool(public)]
 async fn raw_or_mcp_error() -> Result<CallToolResult, McpError> {
     Err(McpError::internal_error("no", None))
 }
 
 /// rmcp's result or a tool error.
-#[tool]
+#[tool(public)]
 fn raw_or_tool_error() -> Result<CallToolResult, MyError> {
     Err(MyError)
 }
@@ -143,7 +143,7 @@ mod aliased {
     type Result<T> = std::result::Result<T, MyError>;
 
     /// A one-argument `Result` alias, as `anyhow::Result<T>`.
-    #[tool]
+    #[tool(public)]
     pub fn alias() -> Result<Todo> {
         Ok(Todo { id: 2 })
     }

@@ -1,7 +1,7 @@
 use mcp_runtime::{ScopeRule, ToolHandle, tool};
 
-/// No scope: any authenticated caller.
-#[tool]
+/// Public: any caller the server admits.
+#[tool(public)]
 fn open() {}
 
 /// One scope.
@@ -25,7 +25,7 @@ fn any() {}
 fn odd() {}
 
 fn main() {
-    assert_eq!(<open as ToolHandle>::DEF.scopes, ScopeRule::None);
+    assert_eq!(<open as ToolHandle>::DEF.scopes, ScopeRule::Public);
     assert_eq!(
         <one as ToolHandle>::DEF.scopes,
         ScopeRule::All(&["todo:write"])

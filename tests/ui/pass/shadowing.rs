@@ -82,7 +82,7 @@ async fn create_todo(
 }
 
 /// A parameter named like the function.
-#[tool]
+#[tool(public)]
 fn echo(echo: Text) -> Text {
     echo
 }
@@ -96,7 +96,7 @@ mod crates {
     struct std;
 
     /// Arguments derived through the runtime's re-exports.
-    #[::mcp_runtime::tool]
+    #[::mcp_runtime::tool(public)]
     fn derive(title: ::core::option::Option<u32>) {
         let _ = title;
     }
@@ -106,7 +106,7 @@ mod user_result {
     pub type Result<T, E = std::string::String> = core::result::Result<T, E>;
 
     /// The user's own `Result` alias, with a default error type.
-    #[mcp_runtime::tool]
+    #[mcp_runtime::tool(public)]
     pub fn aliased() -> Result<u32> {
         Ok(1)
     }

@@ -1,25 +1,25 @@
 use mcp_runtime::{ToolHandle, tool};
 
 /// Add two numbers.
-#[tool]
+#[tool(public)]
 fn add(a: i64, mut b: i64) -> String {
     b += a;
     b.to_string()
 }
 
 /// No parameters at all.
-#[tool]
+#[tool(public)]
 pub fn ping() -> String {
     "pong".into()
 }
 
 /// Left out of every build, handle and registration included.
-#[tool]
+#[tool(public)]
 #[cfg(any())]
 fn never() {}
 
 /// Deprecated for Rust callers, still served.
-#[tool]
+#[tool(public)]
 #[deprecated = "call `add`"]
 fn old_add(a: i64, b: i64) -> String {
     (a + b).to_string()

@@ -1,0 +1,9 @@
+use mcp_runtime::tool;
+
+/// Who is calling.
+#[tool(pubic)]
+fn whoami() -> String {
+    String::new()
+}
+
+fn main() {}
