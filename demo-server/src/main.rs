@@ -117,6 +117,11 @@ struct Cli {
           value_parser = clap::builder::BoolishValueParser::new())]
     auth_accept_any_typ: Option<bool>,
 
+    /// Append every authorisation decision to this file, one JSON object a
+    /// line (the README's "Audit events" gives the fields).
+    #[arg(long, env = "DEMO_AUDIT_LOG", global = true)]
+    audit_log: Option<PathBuf>,
+
     /// Signing key file of the development issuer.
     #[arg(long, env = "MCP_DEV_KEY_FILE", global = true)]
     dev_key_file: Option<PathBuf>,
@@ -194,16 +199,10 @@ impl Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Colour only for a person at a terminal: never into a pipe or a log file.
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,rmcp=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal() && !no_color)
-        .init();
+    if let Err(e) = init_logs(cli.audit_log.as_deref()) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -211,6 +210,49 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs to stderr (as `RUST_LOG` says), and the audit events as JSON lines
+/// to `audit_log` when given.
+fn init_logs(audit_log: Option<&std::path::Path>) -> Result<(), String> {
+    use tracing_subscriber::{
+        Layer, filter::Targets, layer::SubscriberExt, util::SubscriberInitExt,
+    };
+    // Colour only for a person at a terminal: never into a pipe or a log file.
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && !no_color)
+        .with_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,rmcp=warn".into()),
+        );
+    let audit = match audit_log {
+        Some(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("--audit-log {}: {e}", path.display()))?;
+            }
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| format!("--audit-log {}: {e}", path.display()))?;
+            let layer = tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(std::sync::Mutex::new(file))
+                .with_filter(
+                    Targets::new().with_target(mcp_runtime::audit::TARGET, tracing::Level::INFO),
+                );
+            Some(layer)
+        }
+        None => None,
+    };
+    tracing_subscriber::registry()
+        .with(stderr)
+        .with(audit)
+        .init();
+    Ok(())
 }
 
 fn run(cli: Cli) -> Result<(), String> {

@@ -52,6 +52,7 @@
 //! [`McpServerBuilder::resource_template`], [`McpServerBuilder::prompt`] and
 //! [`McpServerBuilder::completion`].
 
+pub mod audit;
 pub mod auth;
 mod catalog;
 mod env;

@@ -33,14 +33,37 @@ pub use crate::{
 pub fn check_scopes(cx: &CallContext, rule: &ScopeRule) -> Result<(), CallToolResult> {
     let held = cx.token.as_ref().map(|t| t.scopes()).unwrap_or_default();
     let span = tracing::Span::current();
+    let audit = |allowed, reason, detail, missing: &[&str]| {
+        crate::audit::Decision {
+            allowed,
+            reason,
+            detail,
+            about: crate::audit::Subject {
+                kind: "tool",
+                name: cx.tool,
+            },
+            token: cx.token.as_ref(),
+            missing,
+            request: cx.request_id,
+        }
+        .emit();
+    };
     match decide(rule, held, cx.hierarchy()) {
         ScopeDecision::Allowed => {
             span.record("scope_decision", "allowed");
+            if !cx.read_only {
+                let reason = if rule.scopes().is_empty() {
+                    "public"
+                } else {
+                    "scope_granted"
+                };
+                audit(true, reason, None, &[]);
+            }
             Ok(())
         }
         ScopeDecision::Refused { missing, message } => {
             span.record("scope_decision", "refused");
-            tracing::info!(tool = cx.tool, missing_scope = missing, "tool call refused");
+            audit(false, "insufficient_scope", Some(&message), &[missing]);
             Err(result::refusal(&message))
         }
     }

@@ -31,6 +31,7 @@ pub const DEMO_ENV: &[&str] = &[
     "MCP_STEP_UP",
     "DEMO_DB",
     "DEMO_TODO_QUOTA",
+    "DEMO_AUDIT_LOG",
     "SCALEKIT_ENVIRONMENT_URL",
     "SCALEKIT_CLIENT_ID",
     "SCALEKIT_RESOURCE_ID",

@@ -170,10 +170,15 @@ impl Catalog {
         token: Option<AccessToken>,
         request: Option<RequestContext<RoleServer>>,
     ) -> Result<CallToolResult, ErrorData> {
-        let Some((_, &def)) = self.tools.get(name) else {
+        let Some((listed, &def)) = self.tools.get(name) else {
             return Err(tool::unknown_tool(name));
         };
-        let cx = CallContext::new(def.name, arguments, token, self.shared.clone(), request);
+        let mut cx = CallContext::new(def.name, arguments, token, self.shared.clone(), request);
+        cx.read_only = listed
+            .annotations
+            .as_ref()
+            .and_then(|a| a.read_only_hint)
+            .unwrap_or(false);
         tool::run(def, cx).await
     }
 }

@@ -193,6 +193,10 @@ pub struct CallContext {
     pub(crate) shared: Arc<Shared>,
     /// `None` when the tool is called in process rather than over MCP.
     pub(crate) request: Option<RequestContext<RoleServer>>,
+    /// Whether the tool is marked read-only (its allowed calls are not audited).
+    pub(crate) read_only: bool,
+    /// The HTTP request's audit id, when there is one.
+    pub(crate) request_id: Option<crate::audit::RequestId>,
 }
 
 impl fmt::Debug for CallContext {
@@ -212,12 +216,19 @@ impl CallContext {
         shared: Arc<Shared>,
         request: Option<RequestContext<RoleServer>>,
     ) -> Self {
+        let request_id = request
+            .as_ref()
+            .and_then(|r| r.extensions.get::<http::request::Parts>())
+            .and_then(|p| p.extensions.get::<crate::audit::RequestId>())
+            .copied();
         Self {
             tool,
             arguments,
             token,
             shared,
             request,
+            read_only: false,
+            request_id,
         }
     }
 
@@ -241,7 +252,7 @@ impl CallContext {
 /// }
 ///
 /// /// Counts calls.
-/// #[tool]
+/// #[tool(public)]
 /// fn bump(counter: State<Counter>) -> String {
 ///     (counter.calls.fetch_add(1, Ordering::Relaxed) + 1).to_string()
 /// }
@@ -282,7 +293,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for State<T> {
 /// }
 ///
 /// /// Says hello.
-/// #[tool]
+/// #[tool(public)]
 /// fn greet(Args(g): Args<Greeting>) -> String {
 ///     format!("Hello, {}!", g.name)
 /// }

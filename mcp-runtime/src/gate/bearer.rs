@@ -16,6 +16,23 @@ use crate::{
     reply::json_error,
 };
 
+/// A refused request: the answer, and why, for the audit event.
+pub(crate) struct Refusal {
+    pub(crate) response: Response,
+    pub(crate) reason: &'static str,
+    pub(crate) detail: String,
+}
+
+impl Refusal {
+    fn new(response: Response, reason: &'static str, detail: &str) -> Self {
+        Self {
+            response,
+            reason,
+            detail: detail.to_owned(),
+        }
+    }
+}
+
 /// The verifier, and the challenge it refuses with.
 pub(crate) struct Bearer {
     pub(crate) verifier: Arc<dyn TokenVerifier>,
@@ -23,13 +40,14 @@ pub(crate) struct Bearer {
 }
 
 impl Bearer {
-    /// `Ok` admits the request, with its `AccessToken` in the extensions.
-    pub(crate) async fn admit(&self, request: &mut Request) -> Result<(), Response> {
+    /// `None` admits the request, with its `AccessToken` in the
+    /// extensions; `Some` is the refusal, with its audit reason.
+    pub(crate) async fn admit(&self, request: &mut Request) -> Option<Refusal> {
         if request.method() == Method::OPTIONS {
-            return Ok(());
+            return None;
         }
         if query_has_token(request) {
-            return Err(self.challenge.refuse(
+            let response = self.challenge.refuse(
                 StatusCode::BAD_REQUEST,
                 Some((
                     "invalid_request",
@@ -39,26 +57,42 @@ impl Bearer {
                     "invalid_request",
                     "Access tokens are not accepted in the query string; send an Authorization: Bearer header",
                 ),
+            );
+            return Some(Refusal::new(
+                response,
+                "invalid_token",
+                "token in the query string",
             ));
         }
         let token = match bearer_token(request.headers()) {
             Ok(Some(token)) => token,
-            Ok(None) => return Err(self.invalid(None, "Authentication required")),
-            Err(why) => return Err(self.invalid(Some(why), why)),
+            Ok(None) => {
+                let response = self.invalid(None, "Authentication required");
+                return Some(Refusal::new(response, "no_token", "no bearer token"));
+            }
+            Err(why) => {
+                let response = self.invalid(Some(why), why);
+                return Some(Refusal::new(response, "invalid_token", why));
+            }
         };
         match self.verifier.verify(token).await {
             Ok(access) => {
                 tracing::debug!(subject = access.subject(), "bearer token accepted");
                 request.extensions_mut().insert(access);
-                Ok(())
+                None
             }
             Err(VerifyError::Invalid(why)) => {
                 tracing::info!(reason = %why, "bearer token refused");
-                Err(self.invalid(Some(&why), &why))
+                let response = self.invalid(Some(&why), &why);
+                Some(Refusal::new(response, "invalid_token", &why))
             }
             Err(VerifyError::Unavailable(why)) => {
                 tracing::error!(reason = %why, "token verification unavailable");
-                Err(unavailable())
+                Some(Refusal::new(
+                    unavailable(),
+                    "verification_unavailable",
+                    &why,
+                ))
             }
         }
     }

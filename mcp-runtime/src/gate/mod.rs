@@ -32,7 +32,13 @@ use axum::{
 };
 use url::Url;
 
-use crate::{auth::TokenVerifier, catalog::Catalog, future::BoxFuture, reply::Document};
+use crate::{
+    audit::{self, RequestId},
+    auth::TokenVerifier,
+    catalog::Catalog,
+    future::BoxFuture,
+    reply::Document,
+};
 use bearer::Bearer;
 use challenge::Challenge;
 use limits::Limits;
@@ -172,16 +178,19 @@ impl Gate {
     /// The policy: `Ok` is the request to pass on, `Err` the refusal.
     async fn admit(&self, mut request: Request) -> Result<Request, Response> {
         if let Some(refused) = headers::refusal(&request) {
+            audit_refusal(&request, "header_repeated", None);
             return Err(drained(request, refused).await);
         }
         if let Some(refused) = self.origins.refusal(&request) {
+            audit_refusal(&request, "origin_not_allowed", None);
             return Err(drained(request, refused).await);
         }
         let Some(bearer) = &self.bearer else {
             return Ok(request);
         };
-        if let Err(refused) = bearer.admit(&mut request).await {
-            return Err(drained(request, refused).await);
+        if let Some(refused) = bearer.admit(&mut request).await {
+            audit_refusal(&request, refused.reason, Some(&refused.detail));
+            return Err(drained(request, refused.response).await);
         }
         match &self.step_up {
             Some(step_up) => {
@@ -194,9 +203,10 @@ impl Gate {
     }
 }
 
-/// The transport behind the gate: the body is read here, once, so that
-/// the transport's refusals can be explained from it. A service of its own rather than axum
-/// middleware, which would clone the stack below it on every request.
+/// The transport behind the gate: the body is read here, once, so that the
+/// transport's refusals can be explained from it. A service of its own
+/// rather than axum middleware, which would clone the stack below it on
+/// every request.
 #[derive(Clone)]
 pub(crate) struct Guarded<T> {
     transport: T,
@@ -221,7 +231,8 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        request.extensions_mut().insert(RequestId::next());
         let gate = self.gate.clone();
         let mut transport = self.transport.clone();
         Box::pin(async move {
@@ -240,6 +251,23 @@ where
             Ok(rewrite::jsonrpc_errors(response.map(Body::new), &bytes).await)
         })
     }
+}
+
+/// The audit event of a request refused at the gate, before any tool.
+fn audit_refusal(request: &Request, reason: &'static str, detail: Option<&str>) {
+    audit::Decision {
+        allowed: false,
+        reason,
+        detail,
+        about: audit::Subject {
+            kind: "request",
+            name: request.uri().path(),
+        },
+        token: None,
+        missing: &[],
+        request: request.extensions().get::<RequestId>().copied(),
+    }
+    .emit();
 }
 
 /// Answers `response` to a request refused before its body was read. The

@@ -66,11 +66,22 @@ impl StepUp {
         else {
             return Ok(request);
         };
-        tracing::info!(
-            tool = *tool,
-            missing_scope = missing,
-            "step-up: insufficient scope"
-        );
+        crate::audit::Decision {
+            allowed: false,
+            reason: "insufficient_scope",
+            detail: Some(&message),
+            about: crate::audit::Subject {
+                kind: "tool",
+                name: tool,
+            },
+            token: Some(token),
+            missing: std::slice::from_ref(&missing),
+            request: request
+                .extensions()
+                .get::<crate::audit::RequestId>()
+                .copied(),
+        }
+        .emit();
         // Clients before SEP-2350 ask for exactly the challenged scopes, so
         // the challenge names those held as well as those required.
         let mut wanted: Vec<&str> = held.iter().map(String::as_str).collect();
