@@ -604,6 +604,11 @@ async fn malformed_messages_are_invalid_requests_naming_the_mistake() {
             -32600,
             "Invalid request: expected a JSON-RPC request object",
         ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}"#,
+            -32600,
+            "Invalid request: `id` is given twice",
+        ),
     ] {
         let res = post_raw(app(), body).await;
         assert_eq!(res.status, 400, "{body}: {res:?}");

@@ -71,6 +71,9 @@ pub(crate) fn diagnose(body: &[u8]) -> Option<(Value, i32, String)> {
         }
     };
     let invalid = |why: &str| Some((Value::Null, -32600, format!("Invalid request: {why}")));
+    if let Some(key) = repeated_member(body) {
+        return invalid(&format!("`{key}` is given twice"));
+    }
     let Value::Object(message) = value else {
         return match value {
             Value::Array(_) => invalid("batches are not supported; send one JSON-RPC message"),
@@ -97,6 +100,39 @@ pub(crate) fn diagnose(body: &[u8]) -> Option<(Value, i32, String)> {
         None if message.contains_key("result") || message.contains_key("error") => None,
         None => invalid("a request needs a `method`"),
     }
+}
+
+/// A member the top-level object names twice (JSON parsers disagree on
+/// which one wins, so such a message is refused rather than guessed at).
+fn repeated_member(body: &[u8]) -> Option<String> {
+    struct Repeated(Option<String>);
+    impl<'de> serde::Deserialize<'de> for Repeated {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> serde::de::Visitor<'de> for Visitor {
+                type Value = Repeated;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Repeated, A::Error> {
+                    // Read to the end: the parser refuses a map left half-read.
+                    let (mut seen, mut repeated) = (std::collections::HashSet::new(), None);
+                    while let Some(key) = map.next_key::<String>()? {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                        if !seen.insert(key.clone()) {
+                            repeated.get_or_insert(key);
+                        }
+                    }
+                    Ok(Repeated(repeated))
+                }
+            }
+            d.deserialize_map(Visitor)
+        }
+    }
+    serde_json::from_slice::<Repeated>(body).ok()?.0
 }
 
 #[cfg(test)]
@@ -139,6 +175,12 @@ mod tests {
             Some((json!(7), -32602))
         );
         assert_eq!(code(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#), None);
+        let (_, dup_code, why) =
+            diagnose(br#"{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/call"}"#).unwrap();
+        assert_eq!(
+            (dup_code, why.as_str()),
+            (-32600, "Invalid request: `method` is given twice")
+        );
         assert_eq!(code(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#), None);
     }
 

@@ -69,9 +69,14 @@ impl Origins {
         Self(entries)
     }
 
-    /// Whether `origin` (`scheme://host[:port]`) matches an entry.
+    /// Whether `origin` matches an entry. Only an origin written as a
+    /// browser writes it (`scheme://host[:port]`, serialised exactly) can
+    /// match a URL entry: userinfo, a path, or another spelling of the host
+    /// (`http://2130706433`) never does.
     fn allows(&self, origin: &str) -> bool {
-        let parsed = Url::parse(origin).ok();
+        let parsed = Url::parse(origin)
+            .ok()
+            .filter(|u| u.origin().ascii_serialization() == origin);
         let target = parsed
             .as_ref()
             .and_then(|u| Some((u.scheme(), u.host_str()?, u.port_or_known_default()?)));
@@ -178,12 +183,18 @@ mod tests {
             "https://mcp.example.com",
             "http://localhost:5173",
             "http://[::1]:1",
-            "https://app.example.com:443",
             "null",
         ] {
             assert!(o.allows(ok), "{ok}");
         }
         for bad in [
+            "http://user@localhost:5173",
+            "http://evil.com@127.0.0.1:80",
+            "https://mcp.example.com/",
+            "https://mcp.example.com/path?q",
+            "http://2130706433:3002",
+            "http://0x7f.1:3002",
+            "https://app.example.com:443",
             "https://evil.example.com",
             "http://mcp.example.com",
             "https://app.example.com:8443",

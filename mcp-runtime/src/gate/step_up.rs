@@ -4,19 +4,13 @@
 
 use std::collections::HashMap;
 
-use axum::{
-    body::{Body, Bytes},
-    extract::Request,
-    http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::Response,
-};
+use axum::{extract::Request, http::HeaderMap, response::Response};
 use rmcp::model::ProtocolVersion;
 use serde::Deserialize;
 
 use super::challenge::Challenge;
 use crate::{
     catalog::scopes::{ScopeDecision, ScopeHierarchy, ScopeRule, decide},
-    reply::json_error,
     token::AccessToken,
 };
 
@@ -122,30 +116,20 @@ async fn tool_from_body(
     request: Request,
     max_body_bytes: usize,
 ) -> Result<(Option<String>, Request), Response> {
-    let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, max_body_bytes).await else {
-        // The rest of the body is unread: this connection is done.
-        let mut r = json_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "invalid_request",
-            "request body too large",
-        );
-        r.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        return Err(r);
-    };
-    let bytes: Bytes = bytes;
+    // Too large or stalled: answered as without step-up (413 or 408).
+    let (request, bytes) = super::body::buffer(request, max_body_bytes).await?;
     let name = serde_json::from_slice::<Peek<'_>>(&bytes)
         .ok()
         .filter(|p| p.method.as_deref() == Some("tools/call"))
         .and_then(|p| p.params?.name.map(|n| n.into_owned()));
-    Ok((name, Request::from_parts(parts, Body::from(bytes))))
+    Ok((name, request))
 }
 
 #[cfg(test)]
 mod props {
     use std::sync::LazyLock;
 
+    use axum::body::{Body, Bytes};
     use proptest::prelude::*;
     use serde_json::{Value, json};
 
