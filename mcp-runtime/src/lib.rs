@@ -110,6 +110,9 @@ pub use server::McpServerBuilder;
 /// Completes on Ctrl-C or SIGTERM: the default shutdown signal.
 pub use server::shutdown_signal;
 
+/// axum, whose `Router` [`McpServer::into_router`] returns and
+/// [`McpServerBuilder::routes`] takes.
+pub use axum;
 /// rmcp, whose model types resources and prompts are written with.
 pub use rmcp;
 
