@@ -17,6 +17,8 @@
 //!
 //! Tests named `wrong_params_…` check the JSON-RPC answer to wrong-shaped `params` (`-32602`).
 
+#[path = "support/demo.rs"]
+mod demo;
 #[path = "support/oidc.rs"]
 mod oidc;
 
@@ -27,7 +29,7 @@ use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::{
-        Arc, LazyLock, Mutex, OnceLock, Weak,
+        Arc, LazyLock, Mutex, Weak,
         atomic::{AtomicUsize, Ordering},
     },
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
@@ -56,33 +58,6 @@ const SCOPES: &str = "finance:read finance:write hr:read hr:write system:admin s
 
 /// The step-up refusal of a `todo:write` tool.
 const NEEDS_WRITE: &str = "Insufficient permissions: `todo:write` scope required.";
-
-/// Every environment variable the demo reads: cleared for the child (as the demo's own tests do).
-const DEMO_ENV: &[&str] = &[
-    "HOST",
-    "PORT",
-    "MCP_URL",
-    "MCP_STEP_UP",
-    "DEMO_DB",
-    "DEMO_TODO_QUOTA",
-    "SCALEKIT_ENVIRONMENT_URL",
-    "SCALEKIT_CLIENT_ID",
-    "SCALEKIT_RESOURCE_ID",
-    "MCP_AUTH_ISSUER",
-    "MCP_AUTH_AUDIENCE",
-    "MCP_AUTH_JWKS_URI",
-    "MCP_AUTH_ACCEPT_ANY_TYP",
-    "MCP_DEV_KEY_FILE",
-    "MCP_DEV_ALLOW_REMOTE",
-    "RUST_LOG",
-    "MCP_HEADER_TIMEOUT",
-    "MCP_BODY_TIMEOUT",
-    "MCP_TOOL_TIMEOUT",
-    "MCP_SHUTDOWN_GRACE",
-    "MCP_MAX_CONNECTIONS",
-    "MCP_MAX_IN_FLIGHT",
-    "MCP_MAX_BODY_BYTES",
-];
 
 // ---------------------------------------------------------------------------------------------
 // The shared environment
@@ -127,7 +102,7 @@ impl Env {
 
     async fn start() -> Env {
         let started = Instant::now();
-        let bin = tokio::task::spawn_blocking(demo_binary)
+        let bin = tokio::task::spawn_blocking(demo::binary)
             .await
             .expect("building demo-server");
         // Tokens live an hour: longer than any run of this file.
@@ -291,9 +266,7 @@ impl Demo {
             let stdout = dir.join(format!("{name}-{attempt}.out"));
             let stderr = dir.join(format!("{name}-{attempt}.log"));
             let mut cmd = Command::new(bin);
-            for var in DEMO_ENV {
-                cmd.env_remove(var);
-            }
+            demo::clear_env(&mut cmd);
             cmd.env("NO_COLOR", "1")
                 .env("RUST_LOG", "info,rmcp=warn")
                 .env("MCP_URL", &base)
@@ -460,80 +433,6 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
     }
-}
-
-/// The demo binary: `DEMO_SERVER_BIN`, or `cargo build -p demo-server` in this workspace with
-/// the profile and environment of this test binary (so the same target directory, whether
-/// `CARGO_TARGET_DIR` is set or not, and never a stale binary), at the path cargo reports; without
-/// cargo, the one beside this test binary.
-fn demo_binary() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(bin) = std::env::var_os("DEMO_SERVER_BIN") {
-            return PathBuf::from(bin);
-        }
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("the workspace root");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(&cargo);
-        cmd.args(["build", "-p", "demo-server", "--bin", "demo-server"])
-            .arg("--message-format=json-render-diagnostics")
-            .arg("--manifest-path")
-            .arg(root.join("Cargo.toml"))
-            .current_dir(root)
-            .stdin(Stdio::null());
-        // This binary is <target>/<profile dir>/deps/<name>: build the demo the same way.
-        let profile_dir = std::env::current_exe().ok().and_then(|exe| {
-            let dir = exe.parent()?.parent()?.file_name()?;
-            Some(dir.to_string_lossy().into_owned())
-        });
-        match profile_dir.as_deref() {
-            Some("release") => {
-                cmd.arg("--release");
-            }
-            Some("debug") | None => {}
-            Some(other) => {
-                cmd.args(["--profile", other]);
-            }
-        }
-        let out = match cmd.output() {
-            Ok(out) => out,
-            Err(e) => {
-                // No cargo to run: the demo built beside this test binary, if there is one.
-                let beside = std::env::current_exe().ok().and_then(|exe| {
-                    let name = format!("demo-server{}", std::env::consts::EXE_SUFFIX);
-                    Some(exe.parent()?.parent()?.join(name))
-                });
-                if let Some(bin) = beside.filter(|b| b.is_file()) {
-                    eprintln!(
-                        "[hostile] cannot run {cargo:?} ({e}); using {}, which may be stale",
-                        bin.display()
-                    );
-                    return bin;
-                }
-                panic!("cannot run {cargo:?} to build demo-server (or set DEMO_SERVER_BIN): {e}")
-            }
-        };
-        assert!(
-            out.status.success(),
-            "cargo build -p demo-server failed ({}):\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "demo-server")
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .unwrap_or_else(|| {
-                panic!(
-                    "cargo reported no demo-server executable:\n{}",
-                    String::from_utf8_lossy(&out.stdout)
-                )
-            })
-    })
-    .clone()
 }
 
 fn unix_now() -> u64 {

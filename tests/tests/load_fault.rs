@@ -60,6 +60,8 @@
 
 #![cfg(target_os = "linux")]
 
+#[path = "support/demo.rs"]
+mod demo;
 #[path = "support/oidc.rs"]
 mod oidc;
 
@@ -129,7 +131,7 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(20);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_with_as_restart_jwks_outage_key_rotation_and_token_flood() {
     let started = Instant::now();
-    let bin = demo_server_bin();
+    let bin = demo::binary();
     let located = started.elapsed();
     let scratch = Scratch::new();
     let (key_a, key_b) = (scratch.join("key-a.json"), scratch.join("key-b.json"));
@@ -1289,90 +1291,6 @@ impl Drop for JwksProxy {
 // ---------------------------------------------------------------------------------------------
 // The demo process
 
-/// Every environment variable the demo reads (as in `demo-server/tests/common/mod.rs`): cleared,
-/// so that the environment the tests run in cannot change what they test.
-const DEMO_ENV: &[&str] = &[
-    "HOST",
-    "PORT",
-    "MCP_URL",
-    "MCP_STEP_UP",
-    "DEMO_DB",
-    "DEMO_TODO_QUOTA",
-    "SCALEKIT_ENVIRONMENT_URL",
-    "SCALEKIT_CLIENT_ID",
-    "SCALEKIT_RESOURCE_ID",
-    "MCP_AUTH_ISSUER",
-    "MCP_AUTH_AUDIENCE",
-    "MCP_AUTH_JWKS_URI",
-    "MCP_AUTH_ACCEPT_ANY_TYP",
-    "MCP_DEV_KEY_FILE",
-    "MCP_DEV_ALLOW_REMOTE",
-    "RUST_LOG",
-    "MCP_HEADER_TIMEOUT",
-    "MCP_BODY_TIMEOUT",
-    "MCP_TOOL_TIMEOUT",
-    "MCP_SHUTDOWN_GRACE",
-    "MCP_MAX_CONNECTIONS",
-    "MCP_MAX_IN_FLIGHT",
-    "MCP_MAX_BODY_BYTES",
-];
-
-/// The `demo-server` binary: `DEMO_SERVER_BIN`, else built with cargo (once per process).
-fn demo_server_bin() -> PathBuf {
-    if let Some(path) = std::env::var_os("DEMO_SERVER_BIN").filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "DEMO_SERVER_BIN={} is no file",
-            path.display()
-        );
-        return path;
-    }
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("the tests crate lives in the workspace");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(&cargo);
-        cmd.current_dir(root)
-            .args(["build", "-p", "demo-server", "--bin", "demo-server"])
-            .arg("--manifest-path")
-            .arg(root.join("Cargo.toml"))
-            .arg("--message-format=json-render-diagnostics")
-            .stdin(Stdio::null());
-        if !cfg!(debug_assertions) {
-            cmd.arg("--release");
-        }
-        let out = cmd
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {cargo:?}: {e}"));
-        assert!(
-            out.status.success(),
-            "cargo build -p demo-server failed ({}):\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "demo-server")
-            .filter(|m| {
-                m["target"]["kind"]
-                    .as_array()
-                    .is_some_and(|k| k.iter().any(|k| k == "bin"))
-            })
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .unwrap_or_else(|| {
-                panic!(
-                    "cargo build -p demo-server reported no executable:\n{}",
-                    String::from_utf8_lossy(&out.stderr)
-                )
-            })
-    })
-    .clone()
-}
-
 /// A port free a moment ago (the demo's URL must be known before it starts).
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -1404,9 +1322,7 @@ impl DemoProcess {
     ) -> Result<Self, String> {
         let (stdout, stderr) = (scratch.join("demo.out"), scratch.join("demo.err"));
         let mut cmd = Command::new(bin);
-        for var in DEMO_ENV {
-            cmd.env_remove(var);
-        }
+        demo::clear_env(&mut cmd);
         cmd.env("NO_COLOR", "1")
             .env("RUST_LOG", "info,rmcp=warn")
             .env("HOST", "127.0.0.1")
