@@ -15,8 +15,12 @@ use crate::{gate::public_cors, reply::Document};
 
 impl McpServer {
     /// The whole app as an axum `Router`: `/mcp`, `/health` and, with
-    /// authentication, the protected resource metadata. Merge it into your
-    /// own app or serve it with [`serve`](Self::serve).
+    /// authentication, the protected resource metadata, to merge into your
+    /// own app and serve yourself. The per-request limits come along; the
+    /// connection limits (header timeout, connection cap, shutdown grace)
+    /// are those of your server. To keep them, serve with
+    /// [`serve_on_with`](Self::serve_on_with) and add your routes in its
+    /// `wrap`.
     pub fn into_router(self) -> Router {
         self.router(CancellationToken::new())
     }
