@@ -247,6 +247,11 @@ function cookieHas(ctx, name) {
   return (ctx.get('cookie') || '').split(';').some((c) => c.trim().startsWith(`${name}=`));
 }
 
+const RESOURCE_AUTHORIZATION_PATH = `/resources/${RESOURCE_ID}/auth`;
+const RESOURCE_AUTHORIZATION_ENDPOINT = `${ISSUER}${RESOURCE_AUTHORIZATION_PATH}`;
+// Interaction uids of authorizations started at the per-resource issuer's endpoint.
+const resourceInteractions = new Set();
+
 const resourceMetadataPaths = new Set([
   `/.well-known/oauth-authorization-server/resources/${RESOURCE_ID}`,
   `/.well-known/openid-configuration/resources/${RESOURCE_ID}`,
@@ -271,13 +276,25 @@ provider.use(async (ctx, next) => {
 
   // Scalekit's per-resource AS metadata: the provider's own document, issuer {env}/resources/{res}
   // (RFC 8414 requires the issuer to match the URL it was fetched from). The endpoints are the
-  // provider's; tokens keep `iss` = {env} unless AS_TOKEN_ISS=resource.
+  // provider's, except the authorization endpoint, {env}/resources/{res}/auth: authorizations
+  // started there are answered with RFC 9207 `iss` = this document's issuer (see below). Tokens
+  // keep `iss` = {env} unless AS_TOKEN_ISS=resource.
   if (SCALEKIT && resourceMetadataPaths.has(p) && method === 'GET') {
     const doc = await discovery();
     doc.issuer = RESOURCE_ISSUER;
-    // The authorization response's `iss` is the plain issuer: do not invite clients to compare it.
-    delete doc.authorization_response_iss_parameter_supported;
+    doc.authorization_endpoint = RESOURCE_AUTHORIZATION_ENDPOINT;
     json(ctx, 200, doc);
+    return;
+  }
+
+  // The per-resource issuer's authorization endpoint: the provider's /auth, remembering that this
+  // authorization belongs to {env}/resources/{res}, so that the redirect back to the client (here
+  // or after the interaction, at /auth/:uid) carries that issuer in `iss`, not {env}. A client
+  // that discovered the root metadata (issuer {env}) uses /auth and gets `iss` = {env}.
+  if (SCALEKIT && p === RESOURCE_AUTHORIZATION_PATH && (method === 'GET' || method === 'POST')) {
+    ctx.path = '/auth';
+    await next();
+    resourceIssuerRedirect(ctx, true);
     return;
   }
 
@@ -319,7 +336,27 @@ provider.use(async (ctx, next) => {
   }
 
   await next();
+  if (SCALEKIT && r) resourceIssuerRedirect(ctx, resourceInteractions.delete(r[1]));
 });
+
+// After an authorization step (`/resources/{res}/auth`, or its resume at `/auth/:uid`): a redirect
+// to the next interaction is remembered as the per-resource issuer's; a redirect back to the
+// client gets `iss` = {env}/resources/{res} (query response mode, which is all the MCP SDKs use).
+function resourceIssuerRedirect(ctx, viaResourceIssuer) {
+  if (!viaResourceIssuer) return;
+  const location = ctx.response.get('location');
+  if (!location) return;
+  const url = new URL(location, ISSUER);
+  const next = /^\/interaction\/([^/]+)$/.exec(url.pathname);
+  if (url.origin === ISSUER && next) {
+    resourceInteractions.add(next[1]);
+    return;
+  }
+  if (url.searchParams.get('iss') === ISSUER) {
+    url.searchParams.set('iss', RESOURCE_ISSUER);
+    ctx.set('location', url.href);
+  }
+}
 
 async function approve(ctx, uid) {
   let interaction;

@@ -1,9 +1,14 @@
 // Smoke test of the test AS, and the reference for driving it headlessly:
-//   node smoke.mjs          (exits non-zero on the first failure)
+//   node smoke.mjs          (stops and exits 1 at the first failure)
+//
+// Prints `ok - as-smoke: …` per check (`not ok` and the details for the one that failed), the
+// rest as `# ` notes, and ends with `as-smoke: N passed, M failed`; the e2e clients suite
+// (tests/e2e/clients/run.sh) runs it as its `as-smoke` peer.
 //
 // - client_credentials tokens in both modes: header and claims printed and checked, signature
 //   verified against the JWKS (`/jwks` generic, `/keys` scalekit);
-// - Scalekit's per-resource AS metadata;
+// - Scalekit's per-resource AS metadata, and RFC 9207 `iss` in authorization responses = the
+//   issuer of the metadata whose authorization endpoint was used (per-resource or root);
 // - open DCR (a `scope` in the request is dropped) + PKCE authorization code, with a scripted
 //   client that follows the redirects itself and carries cookies by hand; then a step-up to a
 //   scope the client never registered; then the same flow without cookies; refresh token;
@@ -23,10 +28,26 @@ const children = new Set();
 const MCP = 'http://127.0.0.1:3002/mcp';
 const REDIRECT = 'http://127.0.0.1:7777/callback';
 
-let checks = 0;
+const PEER = 'as-smoke';
+let passed = 0;
+let failed = 0;
+
+class CheckFailed extends Error {}
+
 function check(cond, what, detail) {
-  checks += 1;
-  if (!cond) throw new Error(`FAILED: ${what}${detail === undefined ? '' : `\n  got: ${JSON.stringify(detail)}`}`);
+  if (cond) {
+    passed += 1;
+    console.log(`ok - ${PEER}: ${what}`);
+    return;
+  }
+  failed += 1;
+  console.log(`not ok - ${PEER}: ${what}${detail === undefined ? '' : `\n     got: ${JSON.stringify(detail)}`}`);
+  throw new CheckFailed(what);
+}
+
+/** Informational output, as `# ` lines. */
+function note(text) {
+  console.log(String(text).split('\n').map((l) => `# ${l}`).join('\n'));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -120,8 +141,8 @@ class Jar {
 }
 
 // Authorization request -> follow redirects (interaction auto-approves) -> code at redirect_uri.
-async function authorize(as, params, jar) {
-  let url = `${as.authorization_endpoint}?${new URLSearchParams(params)}`;
+async function authorize(as, params, jar, endpoint = as.authorization_endpoint) {
+  let url = `${endpoint}?${new URLSearchParams(params)}`;
   const trail = [];
   for (let hop = 0; hop < 10; hop += 1) {
     if (url.startsWith(params.redirect_uri)) return { callback: new URL(url), trail };
@@ -156,7 +177,7 @@ async function register(as, metadata) {
 }
 
 // The whole public-client flow; returns the token response.
-async function codeFlow(as, { clientId, scope, resource, jar, extra = {} }) {
+async function codeFlow(as, { clientId, scope, resource, jar, extra = {}, endpoint = as.authorization_endpoint }) {
   const { verifier, challenge } = pkce();
   const state = crypto.randomBytes(8).toString('hex');
   const params = {
@@ -170,7 +191,7 @@ async function codeFlow(as, { clientId, scope, resource, jar, extra = {} }) {
     ...(resource ? { resource } : {}),
     ...extra,
   };
-  const { callback, trail } = await authorize(as, params, jar);
+  const { callback, trail } = await authorize(as, params, jar, endpoint);
   check(callback.searchParams.get('state') === state, 'state round-trips', callback.href);
   const code = callback.searchParams.get('code');
   check(code, 'redirect_uri gets ?code=', callback.href);
@@ -188,7 +209,7 @@ async function codeFlow(as, { clientId, scope, resource, jar, extra = {} }) {
 
 function show(label, jwt) {
   const { header, payload } = decode(jwt);
-  console.log(`${label}\n  header:  ${JSON.stringify(header)}\n  payload: ${JSON.stringify(payload)}`);
+  note(`${label}\n  header:  ${JSON.stringify(header)}\n  payload: ${JSON.stringify(payload)}`);
 }
 
 function hasScopes(payload, scopes) {
@@ -202,7 +223,7 @@ function hasScopes(payload, scopes) {
 async function generic() {
   const extraClients = [{ client_id: 'second-client', client_secret: 'second-secret', scope: 'todo:read' }];
   const as = await startAs({ AS_MODE: 'generic', AS_CLIENTS: JSON.stringify(extraClients) });
-  console.log(`generic AS: ${as.issuer}`);
+  note(`generic AS: ${as.issuer}`);
 
   const health = await fetch(`${as.issuer}/__health`);
   check(health.status === 200, 'GET /__health 200');
@@ -248,11 +269,11 @@ async function generic() {
     scope: 'todo:read',
   });
   check(reg.client_id && reg.scope === undefined && !reg.client_secret, 'DCR: public client, scope dropped', reg);
-  console.log(`DCR: client_id ${reg.client_id}, registered metadata keys: ${Object.keys(reg).join(',')}`);
+  note(`DCR: client_id ${reg.client_id}, registered metadata keys: ${Object.keys(reg).join(',')}`);
 
   const jar = new Jar();
   const first = await codeFlow(as, { clientId: reg.client_id, scope: 'todo:read todo:write', resource: MCP, jar });
-  console.log(`PKCE flow, cookies carried:\n  ${first.trail.join('\n  ')}\n  -> ${first.callback.pathname}?${[...first.callback.searchParams.keys()].join('&')}`);
+  note(`PKCE flow, cookies carried:\n  ${first.trail.join('\n  ')}\n  -> ${first.callback.pathname}?${[...first.callback.searchParams.keys()].join('&')}`);
   show('generic authorization_code token', first.access_token);
   const at = decode(first.access_token);
   check(at.header.typ === 'at+jwt', 'code token typ', at.header);
@@ -266,7 +287,7 @@ async function generic() {
   const up = await codeFlow(as, {
     clientId: reg.client_id, scope: 'todo:read todo:write system:admin', resource: MCP, jar,
   });
-  console.log(`step-up, same session:\n  ${up.trail.join('\n  ')}`);
+  note(`step-up, same session:\n  ${up.trail.join('\n  ')}`);
   check(hasScopes(decode(up.access_token).payload, ['todo:read', 'todo:write', 'system:admin']),
     'step-up token has system:admin', decode(up.access_token).payload);
 
@@ -283,7 +304,7 @@ async function generic() {
   const bare = await codeFlow(as, {
     clientId: reg.client_id, scope: 'hr:read', jar: null, extra: { login_hint: 'user-2' },
   });
-  console.log(`PKCE flow, no cookies:\n  ${bare.trail.join('\n  ')}`);
+  note(`PKCE flow, no cookies:\n  ${bare.trail.join('\n  ')}`);
   const bp = decode(bare.access_token).payload;
   check(bp.sub === 'user-2' && bp.aud === MCP && bp.scope === 'hr:read', 'cookie-less flow, login_hint subject', bp);
 
@@ -317,7 +338,7 @@ async function generic() {
 
 async function scalekit() {
   const as = await startAs({ AS_MODE: 'scalekit', AS_RESOURCE: MCP, AS_RESOURCE_ID: 'res_test123' });
-  console.log(`scalekit AS: ${as.issuer}`);
+  note(`scalekit AS: ${as.issuer}`);
   check(as.jwks_uri === `${as.issuer}/keys`, 'scalekit jwks_uri is /keys', as);
   const keys = await fetch(`${as.issuer}/keys`);
   const jwks = await keys.json();
@@ -328,6 +349,8 @@ async function scalekit() {
   const meta = await (await fetch(metaUrl)).json();
   check(meta.issuer === `${as.issuer}/resources/res_test123` && meta.token_endpoint === as.token_endpoint
     && meta.jwks_uri === `${as.issuer}/keys` && meta.registration_endpoint, 'per-resource AS metadata', meta);
+  check(meta.authorization_endpoint === `${meta.issuer}/auth` && meta.authorization_response_iss_parameter_supported === true,
+    'per-resource AS metadata: its own authorization endpoint, RFC 9207 iss advertised', meta);
   check((await fetch(`${as.issuer}/.well-known/oauth-authorization-server/resources/res_other`)).status === 404,
     'unknown res_ id 404');
 
@@ -345,6 +368,27 @@ async function scalekit() {
   const fp = decode(flow.access_token);
   check(fp.header.typ === 'JWT' && fp.payload.aud === 'res_test123' && fp.payload.sub === 'user-1'
     && fp.payload.scope === 'todo:read hr:read', 'scalekit code-flow token', fp);
+  const rootMeta = await (await fetch(`${as.issuer}/.well-known/oauth-authorization-server`)).json();
+  check(rootMeta.issuer === as.issuer && rootMeta.authorization_endpoint === as.authorization_endpoint,
+    'scalekit root AS metadata: issuer {env}, authorization endpoint /auth', rootMeta);
+  check(flow.callback.searchParams.get('iss') === as.issuer, 'RFC 9207 iss from /auth = the root metadata issuer', flow.callback.href);
+
+  // Through the per-resource issuer's authorization endpoint (what MCP clients find via the PRM):
+  // `iss` is that issuer, after the interaction and again on a step-up in the same session.
+  const jar = new Jar();
+  const viaResource = await codeFlow(as, {
+    clientId: reg.client_id, scope: 'todo:read', resource: MCP, jar, endpoint: meta.authorization_endpoint,
+  });
+  note(`PKCE flow via ${meta.authorization_endpoint}:\n  ${viaResource.trail.join('\n  ')}\n  -> iss=${viaResource.callback.searchParams.get('iss')}`);
+  check(viaResource.trail[0].startsWith('303 /resources/res_test123/auth'), 'per-resource authorization endpoint serves /auth', viaResource.trail);
+  check(viaResource.callback.searchParams.get('iss') === meta.issuer, 'RFC 9207 iss = the per-resource metadata issuer', viaResource.callback.href);
+  const vr = decode(viaResource.access_token).payload;
+  check(vr.aud === 'res_test123' && vr.scope === 'todo:read' && vr.iss === as.issuer, 'per-resource endpoint: same tokens', vr);
+  const resUp = await codeFlow(as, {
+    clientId: reg.client_id, scope: 'todo:read todo:write', resource: MCP, jar, endpoint: meta.authorization_endpoint,
+  });
+  check(resUp.callback.searchParams.get('iss') === meta.issuer && decode(resUp.access_token).payload.scope === 'todo:read todo:write',
+    'per-resource step-up in the same session: iss = the per-resource issuer, wider token', resUp.callback.href);
   await stopAs(as);
 
   // Shape options: iss = {env}/resources/{res}, aud array, M2M-style `scopes` array.
@@ -382,7 +426,7 @@ async function keysAndTtl() {
   const { keys } = await (await fetch(b.jwks_uri)).json();
   check(keys.length === 1 && keys[0].kid === b.kid, 'JWKS serves only the new key', keys);
   await stopAs(b);
-  console.log(`keys: ${fileA} -> ${a1.kid}; ${fileB} -> ${b.kid}; TTL 2 s ok`);
+  note(`keys: ${fileA} -> ${a1.kid}; ${fileB} -> ${b.kid}; TTL 2 s ok`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -391,11 +435,15 @@ try {
   await generic();
   await scalekit();
   await keysAndTtl();
-  console.log(`smoke: ${checks} checks passed`);
 } catch (e) {
-  console.error(e.stack ?? e);
-  process.exitCode = 1;
+  if (!(e instanceof CheckFailed)) {
+    failed += 1;
+    console.log(`not ok - ${PEER}: unexpected exception\n${String(e.stack ?? e).split('\n').map((l) => `     ${l}`).join('\n')}`);
+  }
+  note('stopped at the first failure');
 } finally {
+  console.log(`${PEER}: ${passed} passed, ${failed} failed`);
+  process.exitCode = failed ? 1 : 0;
   for (const c of children) c.kill('SIGKILL');
   fs.rmSync(tmp, { recursive: true, force: true });
 }

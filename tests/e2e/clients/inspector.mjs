@@ -68,7 +68,7 @@ await t.group('tools/list', async () => {
   const ct = r.json?.tools?.find((x) => x.name === 'create_todo');
   t.ok(ct?.description && ct.inputSchema?.required?.includes('title'), 'tools/list: create_todo has a description and requires title', ct);
   t.ok(r.json?.tools?.find((x) => x.name === 'list_todos')?.annotations?.readOnlyHint === true, 'tools/list: list_todos annotated read-only');
-});
+}, 4);
 
 await t.group('tools/call', async () => {
   const who = await inspector(['--method', 'tools/call', '--tool-name', 'whoami']);
@@ -89,11 +89,11 @@ await t.group('tools/call', async () => {
   // The CLI coerces by the schema: Number('not-a-number') is NaN, sent as null.
   t.ok(bad.code === 0 && bad.json?.isError === true && /^Invalid arguments for tool `update_todo`/.test(bad.json.content?.[0]?.text ?? ''),
     'tools/call with a wrong argument type: isError result naming the tool', detail(bad));
-});
+}, 7);
 
 await t.group('no token', async () => {
   const r = await inspector(['--method', 'tools/list'], { auth: false });
   t.ok(r.code !== 0 && /invalid_token|401|Authentication required/i.test(r.stdout + r.stderr), 'without --header the CLI fails on the 401', detail(r));
-});
+}, 1);
 
 t.finish();

@@ -7,7 +7,12 @@
 //
 // --plain is a demo server without step-up, --step-up one started with --step-up; both verify
 // tokens from --issuer. Prints one line per check and `<peer>: N passed, M failed`; exits 1 on any
-// failure. The servers and the AS are started by run.sh.
+// failure. Every group states how many checks it makes. The servers and the AS are started by
+// run.sh.
+//
+// The SDK's step-up with a refresh token fails (typescript-sdk#2255): it is run twice, unpatched,
+// asserting that it fails exactly that way (KNOWN UPSTREAM FAILURE checks, which fail once the SDK
+// behaves differently), and with the client-side workaround, asserting that it then succeeds.
 
 import { parseArgs } from 'node:util';
 
@@ -18,7 +23,7 @@ import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontex
 
 import {
   Browser, Checks, InMemoryOAuthProvider, decodeJwt, describe, parseChallenge, recordingFetch, rpcMethod,
-  scopesOf, trailShape,
+  safeJson, scopesOf, trailShape,
 } from './lib.mjs';
 
 const { values: opt } = parseArgs({
@@ -42,6 +47,8 @@ const STEP_UP = opt['step-up'];
 const RES_ID = opt['resource-id'];
 // What the protected resource metadata must name, and where the SDK must then find the AS metadata.
 const AS_URL = SCALEKIT ? `${ISSUER}/resources/${RES_ID}` : ISSUER;
+// The test AS's authorization endpoint is {issuer}/auth (Scalekit: {env}/resources/{res}/auth).
+const AUTH_TRAIL = `303 ${new URL(AS_URL).pathname.replace(/\/$/, '')}/auth -> 303 /interaction/:uid -> 303 /auth/:uid`;
 const AS_META_URL = SCALEKIT
   ? `${ISSUER}/.well-known/oauth-authorization-server/resources/${RES_ID}`
   : `${ISSUER}/.well-known/oauth-authorization-server`;
@@ -130,8 +137,10 @@ async function fullFlow() {
     '5. PKCE S256 code_challenge', visit?.url.href);
   t.eq(q?.get('resource'), PLAIN, '5. RFC 8707 resource = the MCP endpoint');
   t.eq(q?.get('scope'), ALL_SCOPES, '5. scope = the challenge scope');
-  t.eq(visit && trailShape(visit.trail), '303 /auth -> 303 /interaction/:uid -> 303 /auth/:uid', '5. redirect chain through the auto-approved interaction');
+  t.eq(visit && trailShape(visit.trail), AUTH_TRAIL, '5. redirect chain through the auto-approved interaction');
   t.ok(visit?.callback?.searchParams.get('code') && provider.pendingCode, '5. code captured at the redirect_uri', visit?.callback?.href);
+  // The SDK does not check RFC 9207 `iss` (fastmcp's does): the AS must still send the right one.
+  t.eq(visit?.callback?.searchParams.get('iss'), AS_URL, '5. RFC 9207 iss in the response = the AS metadata issuer');
 
   // Step 6: token.
   const code = provider.takeCode();
@@ -184,7 +193,7 @@ async function fullFlow() {
 //    re-authorizes with the challenged scope; the call then succeeds.
 
 async function stepUp({ refreshTokens }) {
-  const label = refreshTokens ? 'step-up (client holds a refresh token)' : 'step-up';
+  const label = refreshTokens ? 'step-up (refresh token, patched)' : 'step-up';
   const log = [];
   const browser = new Browser({ consent: ['todo:read'] });
   const provider = new InMemoryOAuthProvider({
@@ -194,8 +203,9 @@ async function stepUp({ refreshTokens }) {
   });
   // The TS SDK answers a 403 insufficient_scope with auth(), which prefers a refresh token over a
   // new authorization, and a refresh cannot widen the scope: the retried call gets the same 403 and
-  // the SDK gives up ("Server returned 403 after trying upscoping"). A client that keeps refresh
-  // tokens must drop the refresh token when it sees that challenge (README.md, "Traps").
+  // the SDK gives up ("Server returned 403 after trying upscoping"; typescript-sdk#2255, asserted
+  // by stepUpRefreshUnpatched). A client that keeps refresh tokens must drop the refresh token when
+  // it sees that challenge (README.md, "Traps"): this fetch wrapper does.
   const base = recordingFetch(log);
   const fetchFn = refreshTokens
     ? async (url, init) => {
@@ -236,7 +246,7 @@ async function stepUp({ refreshTokens }) {
     up.error?.stack ?? `call returned ${JSON.stringify(up.value)}`);
   const second = browser.visits[1];
   t.eq(second?.requested, 'todo:read todo:write', `${label}: second authorization asks for exactly the challenged scope`);
-  t.eq(second && trailShape(second.trail), '303 /auth -> 303 /interaction/:uid -> 303 /auth/:uid', `${label}: same browser session, consent only`);
+  t.eq(second && trailShape(second.trail), AUTH_TRAIL, `${label}: same browser session, consent only`);
   t.eq(provider.registrations, 1, `${label}: no second client registration`);
   if (refreshTokens) {
     t.ok(log.slice(from).some((e) => e.method === 'POST' && /grant_type=refresh_token/.test(e.requestBody ?? '')) === false,
@@ -257,25 +267,51 @@ async function stepUp({ refreshTokens }) {
   await s.client.close();
 }
 
-// Without the workaround above: what the SDK does with a refresh token at step-up (informational,
-// not counted: a later SDK may fix it).
-async function stepUpRefreshObservation() {
+// Without the workaround above: the SDK holding a refresh token at step-up refreshes (a refresh
+// cannot widen the scope: RFC 6749 section 6, and the SDK sends no `scope`), retries, gets the same
+// 403 and throws. typescript-sdk#2255 (open for SDK 1.x as of 1.32.2). Every check here asserts
+// that failure, so the group fails as soon as the SDK does something else.
+const ISSUE_2255 = 'typescript-sdk#2255';
+
+async function stepUpRefreshUnpatched() {
+  const label = 'step-up with a refresh token, unpatched SDK';
   const log = [];
   const browser = new Browser({ consent: ['todo:read'] });
   const provider = new InMemoryOAuthProvider({ browser, redirectUrl: REDIRECT, grantTypes: ['authorization_code', 'refresh_token'] });
-  const transport = new StreamableHTTPClientTransport(new URL(STEP_UP), { authProvider: provider, fetch: recordingFetch(log) });
-  const client = new Client({ name: 'e2e-ts-sdk', version: '1.0.0' });
-  await attempt(() => client.connect(transport));
-  await transport.finishAuth(provider.takeCode());
-  const t2 = new StreamableHTTPClientTransport(new URL(STEP_UP), { authProvider: provider, fetch: recordingFetch(log) });
-  const c2 = new Client({ name: 'e2e-ts-sdk', version: '1.0.0' });
-  await c2.connect(t2);
+  const mk = () => ({
+    transport: new StreamableHTTPClientTransport(new URL(STEP_UP), { authProvider: provider, fetch: recordingFetch(log) }),
+    client: new Client({ name: 'e2e-ts-sdk', version: '1.0.0' }),
+  });
+  const first = mk();
+  await attempt(() => first.client.connect(first.transport));
+  await first.transport.finishAuth(provider.takeCode());
+  const held = provider.tokens();
+  t.ok(typeof held?.refresh_token === 'string' && scopesOf(decodeJwt(held.access_token).payload).join(' ') === 'todo:read',
+    `${label}: the client holds a todo:read token and a refresh token`, held);
+
+  const s = mk();
+  await s.client.connect(s.transport);
   const from = log.length;
-  const r = await attempt(() => c2.callTool({ name: 'create_todo', arguments: { title: 'observation' } }));
-  const seq = log.slice(from).map((e) => `${e.method} ${new URL(e.url).pathname}${/grant_type=refresh_token/.test(e.requestBody ?? '') ? ' (refresh_token)' : ''} -> ${e.status}`);
-  const outcome = r.error ? `${r.error.constructor.name}: ${r.error.message}` : `result isError=${r.value?.isError}`;
-  console.log(`# note ts-sdk/${MODE}: step-up with a refresh token and no workaround: ${seq.join(', ')} => ${outcome}`);
-  await c2.close();
+  const r = await attempt(() => s.client.callTool({ name: 'create_todo', arguments: { title: 'unpatched step-up' } }));
+  const during = log.slice(from);
+  const seq = during.map((e) => `${e.method} ${new URL(e.url).pathname}${/grant_type=refresh_token/.test(e.requestBody ?? '') ? ' (refresh_token)' : ''} -> ${e.status}`);
+  const metaPath = new URL(AS_META_URL).pathname;
+  const expected = ['POST /mcp -> 403', 'GET /.well-known/oauth-protected-resource/mcp -> 200', `GET ${metaPath} -> 200`,
+    'POST /token (refresh_token) -> 200', 'POST /mcp -> 403'];
+  t.knownUpstreamFailure(ISSUE_2255, r.error instanceof StreamableHTTPError && r.error.code === 403
+    && /Server returned 403 after trying upscoping/.test(r.error.message),
+  `${label}: the call throws StreamableHTTPError 403 "Server returned 403 after trying upscoping"`,
+  r.error ? `${r.error.constructor.name}: ${r.error.message}` : `the call returned ${safeJson(r.value)}`);
+  t.knownUpstreamFailure(ISSUE_2255, safeJson(seq) === safeJson(expected),
+    `${label}: 403, discovery, a refresh_token grant, the same call again -> 403, nothing else`,
+    `expected ${safeJson(expected)}\n     got ${safeJson(seq)}`);
+  const refresh = during.find((e) => /grant_type=refresh_token/.test(e.requestBody ?? ''));
+  t.knownUpstreamFailure(ISSUE_2255, refresh?.responseBody?.access_token && !new URLSearchParams(refresh.requestBody).has('scope')
+    && scopesOf(decodeJwt(refresh.responseBody.access_token).payload).join(' ') === 'todo:read',
+  `${label}: the refresh asks for no scope and gets todo:read again`, refresh && { request: refresh.requestBody, response: refresh.responseBody });
+  t.knownUpstreamFailure(ISSUE_2255, browser.visits.length === 1,
+    `${label}: no second authorization (the user is never asked for todo:write)`, browser.visits.map((v) => v.requested));
+  await s.client.close();
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -355,14 +391,10 @@ async function clientCredentials() {
 
 // -------------------------------------------------------------------------------------------------
 
-await t.group('full OAuth flow from no token (discovery, DCR, PKCE, token, tools)', fullFlow);
-await t.group('step-up, 403 insufficient_scope -> re-authorization', () => stepUp({ refreshTokens: false }));
-await t.group('step-up with a refresh token (dropped on the 403)', () => stepUp({ refreshTokens: true }));
-await t.group('in-tool refusal without step-up', inToolRefusal);
-await t.group('client_credentials', clientCredentials);
-try {
-  await stepUpRefreshObservation();
-} catch (e) {
-  console.log(`# note ts-sdk/${MODE}: observation failed: ${e.message}`);
-}
+await t.group('full OAuth flow from no token (discovery, DCR, PKCE, token, tools)', fullFlow, 40);
+await t.group('step-up, 403 insufficient_scope -> re-authorization', () => stepUp({ refreshTokens: false }), 17);
+await t.group(`step-up with a refresh token, unpatched SDK: KNOWN UPSTREAM FAILURE ${ISSUE_2255}`, stepUpRefreshUnpatched, 5);
+await t.group('step-up with a refresh token, patched (the fetch wrapper drops it on the 403)', () => stepUp({ refreshTokens: true }), 18);
+await t.group('in-tool refusal without step-up', inToolRefusal, 3);
+await t.group('client_credentials', clientCredentials, 9);
 t.finish();

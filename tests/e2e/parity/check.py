@@ -1,18 +1,24 @@
 """Sends the same requests to FastMCP (ScalekitProvider) and to our demo-server,
 records status, the relevant headers and bodies, and judges each pair: ours must
 carry at least what FastMCP's carries, except for the deliberate differences
-named below. Standard library only.
+named below. A deliberate difference is checked on both sides: ours must behave
+as documented, and FastMCP must still behave as the difference describes, else
+the case is CHANGED (a failure: re-judge it). Standard library only.
 
     python3 check.py --as URL --fastmcp URL --ours URL --ours-step-up URL \
-        --out results/observed.json --report results/REPORT.md
+        --out results/observed.json --report results/REPORT.md \
+        --committed-report REPORT.md [--update-report]
 
-Prints one line per case and ends with `parity: N passed, M failed`; exits 1
-when a case failed. Run by run.sh, which starts the servers.
+Prints one line per case, then one for the committed report (it must equal the
+one just generated; --update-report rewrites it when every case passed), and
+ends with `parity: N passed, M failed`; exits 1 when anything failed. Run by
+run.sh, which starts the servers.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import http.client
 import json
 import sys
@@ -21,6 +27,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 
 RESOURCE_ID = "res_test123"
+REFUSAL = {"error": "Insufficient permissions: `todo:write` scope required."}
+REGENERATE = "tests/e2e/parity/run.sh --update-report"
 HEADERS = [
     "www-authenticate",
     "allow",
@@ -178,11 +186,24 @@ class Case:
     ours: Reply | None = None
     verdict: str = ""
     failures: list[str] = field(default_factory=list)
+    # FastMCP no longer behaves as the documented difference describes.
+    changed: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def check(self, ok: bool, message: str) -> None:
         if not ok:
             self.failures.append(message)
+
+    def fastmcp_as_documented(self, ok: bool, message: str) -> None:
+        if not ok:
+            self.changed.append(message)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failures or self.changed)
+
+    def problems(self) -> list[str]:
+        return self.failures + [f"changed: {m}; re-judge the case (and the documented difference)" for m in self.changed]
 
 
 def mcp_headers(token: str | None = None, **extra) -> dict[str, str]:
@@ -216,6 +237,10 @@ def text_json(result: dict):
             except ValueError:
                 return c["text"]
     return None
+
+
+# A `tools/list` request that FastMCP accepted: 200 and a list of tools.
+ACCEPTED = (lambda r: isinstance(result_of(r).get("tools"), list), "an accepted request (a tools/list result)")
 
 
 class Run:
@@ -302,14 +327,18 @@ class Run:
         missing = csv_set(fh.get("access-control-expose-headers")) - csv_set(oh.get("access-control-expose-headers"))
         c.check(not missing, f"CORS exposed headers missing from ours: {sorted(missing)}")
 
-    def deliberate(self, c: Case, expect_fastmcp: int, expect_ours: int, why: str):
-        """A documented difference: both sides must still behave as documented."""
+    def deliberate(self, c: Case, expect_fastmcp: int, expect_ours: int, why: str, fastmcp_shape=None):
+        """A documented difference: both sides must still behave as documented. Ours is checked
+        (a failure); so is FastMCP's status and, given `fastmcp_shape` = (predicate, description),
+        its reply: when FastMCP no longer does what the difference describes, the case is CHANGED."""
         c.check(c.ours.status == expect_ours, f"ours: expected {expect_ours}, got {c.ours.status}")
-        if c.fastmcp.status == expect_fastmcp:
-            c.verdict = "deliberate"
-            c.notes.insert(0, why)
-        elif c.fastmcp.status == c.ours.status:
-            c.notes.insert(0, f"FastMCP now answers {c.fastmcp.status} too")
+        c.fastmcp_as_documented(c.fastmcp.status == expect_fastmcp,
+                                f"FastMCP answers {c.fastmcp.status}, the documented difference says {expect_fastmcp}")
+        if fastmcp_shape is not None and c.fastmcp.status == expect_fastmcp:
+            predicate, description = fastmcp_shape
+            c.fastmcp_as_documented(bool(predicate(c.fastmcp)), f"FastMCP's {c.fastmcp.status} is no longer {description}")
+        c.verdict = "deliberate"
+        c.notes.insert(0, why)
 
     # ---- the cases
 
@@ -374,7 +403,8 @@ class Run:
 
         c = Case("prm-root", f"GET {P} (root, no path)")
         self.both(c, "GET", P)
-        self.deliberate(c, 404, 200, "root PRM document: ours serves it too (clients that try the root first)")
+        self.deliberate(c, 404, 200, "root PRM document: ours serves it too (clients that try the root first)",
+                        (lambda r: not isinstance(r.json, dict) or "resource" not in r.json, "without a PRM document"))
         if c.fastmcp.status == 200 and c.ours.status == 200:
             c.check(self.norm(c.fastmcp.json) == self.norm(c.ours.json), "root PRM documents differ")
 
@@ -395,7 +425,7 @@ class Run:
         gap = sorted(set(fr.get("capabilities") or {}) - set(orr.get("capabilities") or {}))
         if gap:
             c.verdict = "gap"
-            c.notes.append(f"FastMCP also advertises {gap}; we serve tools only")
+            c.notes.append(f"FastMCP also advertises {gap}; the demo advertises {sorted(orr.get('capabilities') or {})}")
 
         c = Case("tools-list", "POST /mcp tools/list, valid token")
         self.both(c, "POST", "/mcp", mcp_headers(self.read), rpc("tools/list"))
@@ -414,15 +444,15 @@ class Run:
         self.both(c, "POST", "/mcp", mcp_headers(self.read), call("create_todo", {"title": "Buy milk"}))
         self.same_status(c)
         fr, orr = result_of(c.fastmcp), result_of(c.ours)
-        expected = {"error": "Insufficient permissions: `todo:write` scope required."}
-        c.check(fr.get("structuredContent") == expected, f"FastMCP refusal: {fr.get('structuredContent')}")
+        c.check(fr.get("structuredContent") == REFUSAL, f"FastMCP refusal: {fr.get('structuredContent')}")
         c.check(orr.get("structuredContent") == fr.get("structuredContent"),
                 f"structuredContent: FastMCP {fr.get('structuredContent')}, ours {orr.get('structuredContent')}")
         c.check(text_json(orr) == text_json(fr), "the text content differs")
         c.check(orr.get("isError") is True, "ours: isError should be true")
-        if fr.get("isError") is not True:
-            c.verdict = "deliberate"
-            c.notes.append("same refusal JSON; ours sets isError: true (FastMCP's dict return is a success)")
+        c.fastmcp_as_documented(fr.get("isError") is False,
+                                f"FastMCP's refusal has isError {fr.get('isError')!r}, the documented difference says false")
+        c.verdict = "deliberate"
+        c.notes.append("same refusal JSON; ours sets isError: true (FastMCP's dict return is a success)")
 
         c = Case("allowed-call", "tools/call create_todo with `todo:read todo:write`")
         self.both(c, "POST", "/mcp", mcp_headers(self.write), call("create_todo", {"title": "Buy milk"}))
@@ -445,7 +475,8 @@ class Run:
         self.both(c, "OPTIONS", "/mcp", {
             "Origin": BROWSER_ORIGIN, "Access-Control-Request-Method": "POST",
             "Access-Control-Request-Headers": "authorization,content-type,mcp-protocol-version"})
-        self.deliberate(c, 405, 200, "CORS on /mcp: ours answers the preflight (browser clients such as the MCP Inspector)")
+        self.deliberate(c, 405, 200, "CORS on /mcp: ours answers the preflight (browser clients such as the MCP Inspector)",
+                        (lambda r: "access-control-allow-origin" not in r.headers, "a refusal without CORS headers"))
         c.check(c.ours.headers.get("access-control-allow-origin") == BROWSER_ORIGIN, "ours: no allow-origin")
         c.check({"authorization", "mcp-protocol-version"} <= csv_set(c.ours.headers.get("access-control-allow-headers")),
                 "ours: preflight does not allow authorization/mcp-protocol-version")
@@ -462,17 +493,19 @@ class Run:
 
         c = Case("token-without-exp", "POST /mcp tools/list, token signed without `exp`")
         self.both(c, "POST", "/mcp", mcp_headers(self.no_exp), rpc("tools/list"))
-        self.deliberate(c, 200, 401, "token without exp: ours refuses it (FastMCP accepts a token that never expires)")
+        self.deliberate(c, 200, 401, "token without exp: ours refuses it (FastMCP accepts a token that never expires)",
+                        ACCEPTED)
         if c.fastmcp.status == c.ours.status == 401:
             self.challenge_superset(c)
 
         c = Case("foreign-origin", "POST /mcp, valid token, `Origin: http://evil.example.com`")
         self.both(c, "POST", "/mcp", mcp_headers(self.read, Origin="http://evil.example.com"), rpc("tools/list"))
-        self.deliberate(c, 200, 403, "a present Origin that is not allowed gets 403 (DNS-rebinding protection, spec MUST)")
+        self.deliberate(c, 200, 403, "a present Origin that is not allowed gets 403 (DNS-rebinding protection, spec MUST)",
+                        ACCEPTED)
 
         c = Case("foreign-host", "POST /mcp, valid token, `Host: evil.example.com`")
         self.both(c, "POST", "/mcp", mcp_headers(self.read, Host="evil.example.com"), rpc("tools/list"))
-        self.deliberate(c, 200, 403, "a Host outside the allow-list gets 403 (DNS rebinding)")
+        self.deliberate(c, 200, 403, "a Host outside the allow-list gets 403 (DNS rebinding)", ACCEPTED)
 
         c = Case("get-mcp", "GET /mcp (no standalone SSE stream when stateless)")
         self.both(c, "GET", "/mcp", {"Accept": "text/event-stream", "Authorization": f"Bearer {self.read}"})
@@ -487,13 +520,20 @@ class Run:
         c.check(ch is not None and set((ch[1].get("scope") or "").split()) == {"todo:read", "todo:write"},
                 "ours: the challenge should name the scopes held plus those required")
         c.check(ch is not None and "resource_metadata" in ch[1], "ours: no resource_metadata in the 403 challenge")
-        if c.fastmcp.status == 200:
-            c.verdict = "deliberate"
-            c.notes.append("403 step-up is opt-in (off by default); FastMCP has no such mode and answers the in-result refusal")
+        fr = result_of(c.fastmcp)
+        c.fastmcp_as_documented(c.fastmcp.status == 200, f"FastMCP answers {c.fastmcp.status}, the documented difference says 200")
+        c.fastmcp_as_documented("www-authenticate" not in c.fastmcp.headers,
+                                f"FastMCP sends a challenge: {c.fastmcp.headers.get('www-authenticate')}")
+        c.fastmcp_as_documented(fr.get("structuredContent") == REFUSAL and fr.get("isError") is False,
+                                f"FastMCP's answer is not the in-result refusal: {fr}")
+        c.verdict = "deliberate"
+        c.notes.append("403 step-up is opt-in (off by default); FastMCP has no such mode and answers the in-result refusal")
 
         for c in self.cases:
             if c.failures:
                 c.verdict = "FAIL"
+            elif c.changed:
+                c.verdict = "CHANGED"
             elif not c.verdict:
                 extra = any(n.startswith(("ours adds", "only ours", "FastMCP's")) for n in c.notes)
                 c.verdict = "ours ⊇ FastMCP" if extra else "same"
@@ -522,7 +562,7 @@ class Run:
         out = []
         for c in self.cases:
             item = {"case": c.name, "request": c.what, "verdict": c.verdict,
-                    "failures": c.failures, "notes": c.notes}
+                    "failures": c.failures, "changed": c.changed, "notes": c.notes}
             for side, r in (("fastmcp", c.fastmcp), ("ours", c.ours)):
                 item[side] = {
                     "status": r.status,
@@ -537,8 +577,8 @@ class Run:
         obs = {o["case"]: o for o in self.observed()}
         L = []
         L.append("# Wire parity: FastMCP + ScalekitProvider vs our demo-server\n")
-        L.append("Generated by `tests/e2e/parity/run.sh` (`check.py`) from the responses it observed; "
-                 "re-run it to refresh this file. Both servers run at the same time on loopback, each "
+        L.append("Generated by `tests/e2e/parity/run.sh` (`check.py`) from the responses it observed. "
+                 "Both servers run at the same time on loopback, each "
                  "at `http://127.0.0.1:PORT/` with the endpoint at `/mcp`, configured with the same "
                  "`SCALEKIT_*` values and pointed at the same test authorization server "
                  "(`tests/e2e/as`, Scalekit-shaped: JWKS at `/keys`, audience `res_test123`). "
@@ -547,8 +587,12 @@ class Run:
                  "`stateless_http=True`). Ours is `demo-server` with its default settings; `step-up` uses a "
                  "second instance with `MCP_STEP_UP=true`. Origins are written `{server}` and `{as}`.\n")
         L.append("Verdicts: **same**; **ours ⊇ FastMCP** (ours carries everything FastMCP's does, and "
-                 "more); **deliberate** (a documented difference, checked to behave as documented); "
-                 "**gap** (something FastMCP has that we do not); **FAIL**.\n")
+                 "more); **deliberate** (a documented difference, checked on both sides: ours behaves as "
+                 "documented and FastMCP as the difference describes); **gap** (something FastMCP has that "
+                 "we do not); **CHANGED** (FastMCP no longer behaves as a documented difference describes: "
+                 "re-judge the case); **FAIL**.\n")
+        L.append(f"The run fails when this committed file differs from the one it generates; regenerate it "
+                 f"with `{REGENERATE}`.\n")
         L.append("| case | request | FastMCP | ours | verdict |")
         L.append("|---|---|---|---|---|")
         for c in self.cases:
@@ -557,7 +601,7 @@ class Run:
         L.append("")
         L.append("## Notes per case\n")
         for c in self.cases:
-            lines = c.notes + [f"**failure:** {m}" for m in c.failures]
+            lines = c.notes + [f"**failure:** {m}" for m in c.problems()]
             if lines:
                 L.append(f"- `{c.name}`: " + "; ".join(lines))
         L.append("")
@@ -608,6 +652,8 @@ def main() -> int:
     p.add_argument("--fastmcp-version", default="?")
     p.add_argument("--out")
     p.add_argument("--report")
+    p.add_argument("--committed-report", help="the committed REPORT.md, which must equal the generated one")
+    p.add_argument("--update-report", action="store_true", help="rewrite --committed-report when every case passed")
     args = p.parse_args()
     wait_ready(args.as_url, "/keys")
     for base in (args.fastmcp, args.ours, args.ours_step_up):
@@ -617,19 +663,45 @@ def main() -> int:
     if args.out:
         with open(args.out, "w") as f:
             json.dump(run.observed(), f, indent=2, ensure_ascii=False)
+    report = run.report(args.fastmcp_version)
     if args.report:
         with open(args.report, "w") as f:
-            f.write(run.report(args.fastmcp_version))
+            f.write(report)
     passed = failed = 0
     for c in run.cases:
-        mark = "FAIL" if c.failures else "ok  "
-        print(f"  {mark} {c.name:<18} {c.verdict}" + "".join(f"\n         - {m}" for m in c.failures))
-        if c.failures:
+        mark = "FAIL" if c.failed else "ok  "
+        print(f"  {mark} {c.name:<18} {c.verdict}" + "".join(f"\n         - {m}" for m in c.problems()))
+        if c.failed:
             failed += 1
         else:
             passed += 1
+    if args.committed_report:
+        ok, lines = check_committed_report(args.committed_report, report, args.update_report, cases_failed=failed > 0)
+        print(f"  {'ok  ' if ok else 'FAIL'} {'REPORT.md':<18} " + "\n".join(lines))
+        passed, failed = (passed + 1, failed) if ok else (passed, failed + 1)
     print(f"parity: {passed} passed, {failed} failed")
     return 1 if failed else 0
+
+
+def check_committed_report(path: str, generated: str, update: bool, cases_failed: bool) -> tuple[bool, list[str]]:
+    """The committed report must say what this run observed."""
+    try:
+        with open(path) as f:
+            committed = f.read()
+    except FileNotFoundError:
+        committed = ""
+    if committed == generated:
+        return True, ["current (equals the generated report)"]
+    if update and not cases_failed:
+        with open(path, "w") as f:
+            f.write(generated)
+        return True, ["updated from this run (--update-report)"]
+    diff = list(difflib.unified_diff(committed.splitlines(), generated.splitlines(),
+                                     "REPORT.md (committed)", "REPORT.md (generated by this run)", n=0, lineterm=""))
+    shown = diff[:80] + ([f"... {len(diff) - 80} more diff lines"] if len(diff) > 80 else [])
+    why = ("not updated: some cases failed; fix them first" if update
+           else f"stale: it differs from what this run observed; regenerate it with `{REGENERATE}`")
+    return False, [why] + [f"           {line}" for line in shown]
 
 
 if __name__ == "__main__":

@@ -5,12 +5,16 @@
 # Scalekit shape (tests/e2e/as, AS_MODE=scalekit), all on 127.0.0.1.
 #
 #   tests/e2e/parity/run.sh                   # from anywhere
-#   tests/e2e/parity/run.sh --update-report   # also rewrite REPORT.md
+#   tests/e2e/parity/run.sh --update-report   # also rewrite REPORT.md (when every case passed)
+#
+# The committed REPORT.md must equal the report this run generates: a stale one
+# is a failure (counted, with the diff), fixed by running with --update-report.
 #
 # Installs what it needs: a venv in tests/e2e/parity/.venv (pip install -r
 # requirements.txt, Python 3.11+), the AS's npm packages (npm ci), and builds
 # demo-server with cargo (CARGO_TARGET_DIR is honoured). Ends with one line
-# `parity: N passed, M failed` (one per case) and exits non-zero on a failure.
+# `parity: N passed, M failed` (one per case, plus one for REPORT.md) and exits
+# non-zero on a failure.
 # Observed responses go to tests/e2e/parity/results/ (observed.json,
 # REPORT.md, server logs).
 set -euo pipefail
@@ -19,8 +23,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
 AS_DIR="$ROOT/tests/e2e/as"
 RESULTS="$HERE/results"
-UPDATE_REPORT=0
-[ "${1:-}" = "--update-report" ] && UPDATE_REPORT=1
+UPDATE_REPORT=()
+[ "${1:-}" = "--update-report" ] && UPDATE_REPORT=(--update-report)
 
 say() { printf '[parity] %s\n' "$*" >&2; }
 die() {
@@ -125,7 +129,8 @@ set +e
   --ours-step-up "http://127.0.0.1:$P_STEP" \
   --fastmcp-version "$FASTMCP_VERSION" \
   --out "$RESULTS/observed.json" \
-  --report "$RESULTS/REPORT.md" >"$RESULTS/check.out" 2>"$RESULTS/check.err"
+  --report "$RESULTS/REPORT.md" \
+  --committed-report "$HERE/REPORT.md" "${UPDATE_REPORT[@]}" >"$RESULTS/check.out" 2>"$RESULTS/check.err"
 rc=$?
 set -e
 cleanup
@@ -133,10 +138,6 @@ if ! grep -q '^parity: ' "$RESULTS/check.out"; then
   cat "$RESULTS/check.out" "$RESULTS/check.err" >&2
   for f in fastmcp ours ours-step-up; do say "$f.log:"; tail -5 "$RESULTS/$f.log" >&2; done
   die "check.py did not finish"
-fi
-if [ "$rc" -eq 0 ] && [ "$UPDATE_REPORT" -eq 1 ]; then
-  cp "$RESULTS/REPORT.md" "$HERE/REPORT.md"
-  say "REPORT.md updated"
 fi
 say "observed responses: $RESULTS/observed.json; report: $RESULTS/REPORT.md"
 cat "$RESULTS/check.out"
