@@ -1,7 +1,5 @@
 //! The HTTP app in process (`oneshot`).
 
-use std::sync::Arc;
-
 use axum::{Router, body::Body};
 use http::{Request, header};
 use http_body_util::BodyExt;
@@ -223,9 +221,14 @@ async fn malformed_json_is_a_parse_error_and_the_server_keeps_serving() {
 async fn batches_are_refused() {
     let batch = json!([rpc("tools/list", json!({})), rpc("tools/list", json!({}))]);
     let res = call(app(), batch, Some("echoer")).await;
-    assert!((400..500).contains(&res.status), "{res:#?}");
+    assert_eq!(res.status, 400, "{res:#?}");
     let v = res.json();
-    assert!(v["error"]["code"].is_i64(), "{v}");
+    assert_eq!(v["error"]["code"], -32600, "{v}");
+    assert_eq!(
+        v["error"]["message"],
+        "Invalid request: batches are not supported; send one JSON-RPC message"
+    );
+    assert_eq!(v["id"], Value::Null);
 }
 
 #[tokio::test]
@@ -418,11 +421,21 @@ async fn in_process_call_applies_scopes() {
     let server = builder().build().unwrap();
     let token = AccessToken::new("t", "carol").with_scopes(["echo:use"]);
     let args = json!({"text": "yo"}).as_object().cloned();
-    let r = server.call_tool("echo", args, Some(token)).await.unwrap();
+    let r = server
+        .call_tool("echo", args.clone(), Some(token))
+        .await
+        .unwrap();
     assert_eq!(r.is_error, Some(false));
-    let r = server.call_tool("echo", None, None).await.unwrap();
-    assert_eq!(r.is_error, Some(true));
-    let _ = Arc::new(());
+    assert_eq!(r.content[0].as_text().unwrap().text, "carol: yo");
+    let refused = "Insufficient permissions: `echo:use` scope required.";
+    for token in [
+        None,
+        Some(AccessToken::new("t", "dan").with_scopes(["other"])),
+    ] {
+        let r = server.call_tool("echo", args.clone(), token).await.unwrap();
+        assert_eq!(r.is_error, Some(true));
+        assert_eq!(r.structured_content, Some(json!({ "error": refused })));
+    }
 }
 
 /// POSTs `message` as `echoer`, with `mcp-protocol-version: version` (none
