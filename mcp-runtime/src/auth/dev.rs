@@ -105,9 +105,11 @@ impl AuthProvider for DevProvider {
             issuer.key_path().display()
         );
         let name = issuer.issuer().to_owned();
-        Ok(Authentication::new(description, issuer.verifier())
+        let mut auth = Authentication::new(description, issuer.verifier())
             .authorization_server(name)
-            .routes(routes(&issuer)))
+            .routes(routes(&issuer));
+        auth.dev_issuer = Some(std::sync::Arc::new(issuer));
+        Ok(auth)
     }
 }
 

@@ -89,6 +89,8 @@ pub struct Authentication {
     pub(crate) verifier: Arc<dyn TokenVerifier>,
     pub(crate) authorization_servers: Vec<String>,
     pub(crate) routes: Option<Router>,
+    /// The development issuer, when that is what checks the tokens.
+    pub(crate) dev_issuer: Option<Arc<DevIssuer>>,
 }
 
 impl Authentication {
@@ -100,6 +102,7 @@ impl Authentication {
             verifier: Arc::new(verifier),
             authorization_servers: Vec::new(),
             routes: None,
+            dev_issuer: None,
         }
     }
 

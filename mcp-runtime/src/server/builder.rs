@@ -591,6 +591,7 @@ impl McpServerBuilder {
         let mut gate = self.gate;
         let mut routes = self.routes;
         let mut authentication = None;
+        let mut dev_issuer = None;
         if let Some(auth) = auth {
             tracing::info!(provider = %auth.description, "authentication");
             gate.authorization_servers
@@ -599,6 +600,7 @@ impl McpServerBuilder {
                 (Some(a), Some(b)) => Some(b.merge(a)),
                 (a, b) => a.or(b),
             };
+            dev_issuer = auth.dev_issuer;
             authentication = Some((auth.description, auth.verifier));
         }
         let (description, verifier) = authentication.unzip();
@@ -614,6 +616,7 @@ impl McpServerBuilder {
                 json_response: self.json_response,
                 routes,
                 authentication: description,
+                dev_issuer,
                 header_timeout: self.header_timeout,
                 max_connections: self.max_connections,
                 shutdown_grace: self.shutdown_grace,

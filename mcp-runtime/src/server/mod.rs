@@ -36,6 +36,8 @@ struct Served {
     routes: Option<axum::Router>,
     /// The authentication in use, described.
     authentication: Option<String>,
+    /// The development issuer, when the server uses one.
+    dev_issuer: Option<Arc<crate::auth::DevIssuer>>,
     header_timeout: Option<std::time::Duration>,
     max_connections: usize,
     shutdown_grace: std::time::Duration,
@@ -78,6 +80,46 @@ impl McpServer {
     /// authentication).
     pub fn authentication(&self) -> Option<&str> {
         self.served.authentication.as_deref()
+    }
+
+    /// A token from the server's development issuer, for `subject` with
+    /// `scopes`, valid for `ttl`: the way to try your own server locally.
+    /// The token is minted for exactly this server's URL. An error when the
+    /// server does not use the development issuer.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_runtime::{McpServer, auth::DevProvider, tool};
+    ///
+    /// /// Says hello.
+    /// #[tool(scope = "hello")]
+    /// fn hello() -> String {
+    ///     "hello".into()
+    /// }
+    ///
+    /// # let dir = std::env::temp_dir().join(format!("dev-token-doc-{}", std::process::id()));
+    /// let server = McpServer::builder()
+    ///     .tool::<hello>()
+    ///     .auth(DevProvider::new().key_file(dir.join("key.pem")))
+    ///     .build()
+    ///     .unwrap();
+    /// let token = server.dev_token("alice", ["hello"], Duration::from_secs(600)).unwrap();
+    /// println!("curl -H 'Authorization: Bearer {token}' {}", server.endpoint());
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn dev_token<S: AsRef<str>>(
+        &self,
+        subject: &str,
+        scopes: impl IntoIterator<Item = S>,
+        ttl: std::time::Duration,
+    ) -> Result<String, crate::error::Error> {
+        let issuer = self.served.dev_issuer.as_ref().ok_or_else(|| {
+            crate::error::Error::config(
+                "auth",
+                "this server does not use the development issuer; get tokens from its authorization server",
+            )
+        })?;
+        Ok(issuer.mint(subject, scopes, ttl))
     }
 
     /// The tools this server serves, as listed to clients.
