@@ -171,3 +171,71 @@ async fn a_body_that_stalls_is_answered_408_and_the_server_goes_on() {
         .await;
     assert_eq!(ok.status, 200);
 }
+
+/// Serves `server` until the returned sender fires; the handle ends when
+/// `serve_on` returns.
+async fn serve_until(
+    server: McpServer,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), mcp_runtime::Error>>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.serve_on(listener, async {
+        let _ = stopped.await;
+    }));
+    (addr, stop, serving)
+}
+
+#[tokio::test]
+async fn shutdown_lets_an_in_flight_call_finish_then_returns() {
+    for json_mode in [true, false] {
+        let server = builder().json_response(json_mode).build().unwrap();
+        let (addr, stop, serving) = serve_until(server).await;
+        let url = format!("http://{addr}/mcp");
+        let call =
+            tokio::spawn(async move { Mcp::new(url).call_tool("nap", json!({"ms": 600})).await });
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        stop.send(()).unwrap();
+        let answer = call.await.unwrap();
+        assert_eq!(answer.status, 200, "json mode {json_mode}");
+        assert_eq!(answer.json()["result"]["content"][0]["text"], "rested");
+        let ended = tokio::time::timeout(Duration::from_secs(5), serving).await;
+        assert!(
+            matches!(ended, Ok(Ok(Ok(())))),
+            "serve_on returns once the call is done"
+        );
+        assert!(
+            tokio::net::TcpStream::connect(addr).await.is_err(),
+            "no longer listening"
+        );
+    }
+}
+
+#[tokio::test]
+async fn shutdown_gives_up_on_a_call_that_outlasts_the_grace() {
+    let server = builder()
+        .tool_timeout(None)
+        .shutdown_grace(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let (addr, stop, serving) = serve_until(server).await;
+    let url = format!("http://{addr}/mcp");
+    let _call =
+        tokio::spawn(async move { Mcp::new(url).call_tool("nap", json!({"ms": 30_000})).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let asked = std::time::Instant::now();
+    stop.send(()).unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(5), serving).await;
+    assert!(
+        matches!(ended, Ok(Ok(Ok(())))),
+        "serve_on returns after the grace"
+    );
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "the grace bounds the wait"
+    );
+}

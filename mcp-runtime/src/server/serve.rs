@@ -34,8 +34,9 @@ impl McpServer {
         self.serve_on(listener, shutdown_signal()).await
     }
 
-    /// Serves on `listener` until `shutdown` completes, then lets in-flight
-    /// requests finish (open event streams are closed).
+    /// Serves on `listener` until `shutdown` completes, then stops accepting,
+    /// lets in-flight requests finish within the shutdown grace, and cancels
+    /// whatever is still running after it.
     pub async fn serve_on(
         self,
         listener: TcpListener,
@@ -105,11 +106,11 @@ impl McpServer {
         }
         tracing::info!("shutting down");
         drop(listener);
+        // In-flight calls (and the event streams that answer them) finish
+        // within the grace; whatever is still running then is cancelled.
+        let drained = tokio::time::timeout(self.served.shutdown_grace, graceful.shutdown()).await;
         cancel.cancel();
-        if tokio::time::timeout(self.served.shutdown_grace, graceful.shutdown())
-            .await
-            .is_err()
-        {
+        if drained.is_err() {
             tracing::warn!("in-flight requests did not finish in time");
         }
         Ok(())
