@@ -35,8 +35,34 @@ pub(crate) fn structured<T: Serialize + ?Sized>(value: &T) -> CallToolResult {
     }
 }
 
+/// Drops the `format` values schemars gives Rust's number types (`uint32`,
+/// `int64`, `double`, …): they are not JSON Schema formats, and validators
+/// such as ajv warn about each one. The ranges stay, as `minimum` and
+/// `maximum` (an unsigned type always has `minimum: 0`).
+#[derive(Clone, Copy)]
+struct StandardFormats;
+
+impl schemars::transform::Transform for StandardFormats {
+    fn transform(&mut self, schema: &mut schemars::Schema) {
+        if let Some(o) = schema.as_object_mut() {
+            let format = o.get("format").and_then(Value::as_str).unwrap_or_default();
+            let unsigned = format.starts_with("uint");
+            if unsigned || format.starts_with("int") || matches!(format, "float" | "double") {
+                o.remove("format");
+                if unsigned {
+                    o.entry("minimum").or_insert(json!(0));
+                }
+            }
+        }
+        schemars::transform::transform_subschemas(self, schema);
+    }
+}
+
 fn root_schema<T: JsonSchema + ?Sized>(settings: SchemaSettings) -> JsonObject {
-    let schema = settings.into_generator().into_root_schema_for::<T>();
+    let schema = settings
+        .with_transform(StandardFormats)
+        .into_generator()
+        .into_root_schema_for::<T>();
     match serde_json::to_value(schema) {
         Ok(Value::Object(o)) => o,
         // `true`: any value.
@@ -125,6 +151,27 @@ impl<T: ?Sized> WithoutSchema for &OutputSchema<T> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn number_types_get_no_nonstandard_format() {
+        #[derive(schemars::JsonSchema)]
+        #[allow(dead_code)]
+        struct Numbers {
+            a: u8,
+            b: u32,
+            c: u64,
+            d: i32,
+            e: i64,
+            f: f64,
+            g: Option<u16>,
+            h: Vec<usize>,
+        }
+        let schema = serde_json::Value::Object((*input_schema::<Numbers>()).clone());
+        let text = schema.to_string();
+        assert!(!text.contains("\"format\""), "{text}");
+        assert_eq!(schema["properties"]["b"]["minimum"], 0);
+        assert_eq!(schema["properties"]["a"]["maximum"], 255);
+    }
+
     use super::*;
 
     #[derive(Serialize, JsonSchema)]
