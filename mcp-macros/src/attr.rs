@@ -151,85 +151,7 @@ impl Parse for Attrs {
         while !input.is_empty() {
             // `parse_any` so that `crate` is accepted as a key.
             let key = input.call(Ident::parse_any)?;
-            match key.to_string().as_str() {
-                "name" => {
-                    let v = string(input, &key, "create_todo")?;
-                    attrs.name.set(key, v)?;
-                }
-                "title" => {
-                    let v = string(input, &key, "Create a todo")?;
-                    attrs.title.set(key, v)?;
-                }
-                "description" => {
-                    let v = string(input, &key, "Add a todo item for the caller.")?;
-                    attrs.description.set(key, v)?;
-                }
-                "read_only" => flag(input, key, &mut attrs.read_only)?,
-                "destructive" => flag(input, key, &mut attrs.destructive)?,
-                "idempotent" => flag(input, key, &mut attrs.idempotent)?,
-                "open_world" => flag(input, key, &mut attrs.open_world)?,
-                "scope" => {
-                    let example = "#[tool(scope = \"todo:write\")]";
-                    equals(input, &key, example)?;
-                    if input.peek(syn::token::Bracket) {
-                        let list: proc_macro2::Group = input.parse()?;
-                        return Err(syn::Error::new(
-                            list.span(),
-                            "`scope` takes one scope; \
-                             write several as #[tool(scopes = [\"todo:read\", \"todo:write\"])]",
-                        ));
-                    }
-                    let lit = literal(input, example)?;
-                    let span = lit.span();
-                    attrs.rule.set(
-                        key,
-                        Rule::Scopes(Scopes {
-                            any: false,
-                            list: vec![lit],
-                            span,
-                        }),
-                    )?;
-                }
-                "scopes" | "any_scope" => {
-                    let v = list(input, &key)?;
-                    attrs.rule.set(key, Rule::Scopes(v))?;
-                }
-                "public" => {
-                    // Only bare: `public = false` would read as a rule but
-                    // leave the tool with none.
-                    if input.peek(Token![=]) {
-                        return Err(syn::Error::new(
-                            key.span(),
-                            "`public` takes no value: write #[tool(public)] to let any caller \
-                             the server admits call the tool, or give a scope instead, \
-                             e.g. #[tool(scope = \"todo:read\")]",
-                        ));
-                    }
-                    attrs.rule.set(key, Rule::Public)?;
-                }
-                "crate" => {
-                    equals(input, &key, "#[tool(crate = my_runtime)]")?;
-                    let path = if input.peek(LitStr) {
-                        input.parse::<LitStr>()?.parse::<Path>()?
-                    } else {
-                        input.parse::<Path>().map_err(|e| {
-                            syn::Error::new(
-                                e.span(),
-                                "expected the path of the runtime crate, \
-                                 e.g. #[tool(crate = my_runtime)]",
-                            )
-                        })?
-                    };
-                    attrs.krate.set(key, path)?;
-                }
-                _ => {
-                    let message = match suggestion(&key.to_string()) {
-                        Some(known) => format!("unknown key `{key}`: did you mean `{known}`?"),
-                        None => format!("unknown key `{key}`; the keys are {}", KEYS.join(", ")),
-                    };
-                    return Err(syn::Error::new(key.span(), message));
-                }
-            }
+            attrs.key(key, input)?;
             if input.is_empty() {
                 break;
             }
@@ -243,6 +165,97 @@ impl Parse for Attrs {
         }
         Ok(attrs)
     }
+}
+
+impl Attrs {
+    /// One `key` and its value.
+    fn key(&mut self, key: Ident, input: ParseStream<'_>) -> syn::Result<()> {
+        match key.to_string().as_str() {
+            "name" => {
+                let v = string(input, &key, "create_todo")?;
+                self.name.set(key, v)
+            }
+            "title" => {
+                let v = string(input, &key, "Create a todo")?;
+                self.title.set(key, v)
+            }
+            "description" => {
+                let v = string(input, &key, "Add a todo item for the caller.")?;
+                self.description.set(key, v)
+            }
+            "read_only" => flag(input, key, &mut self.read_only),
+            "destructive" => flag(input, key, &mut self.destructive),
+            "idempotent" => flag(input, key, &mut self.idempotent),
+            "open_world" => flag(input, key, &mut self.open_world),
+            "scope" => {
+                let v = one_scope(input, &key)?;
+                self.rule.set(key, Rule::Scopes(v))
+            }
+            "scopes" | "any_scope" => {
+                let v = list(input, &key)?;
+                self.rule.set(key, Rule::Scopes(v))
+            }
+            "public" => {
+                // Only bare: `public = false` would read as a rule but
+                // leave the tool with none.
+                if input.peek(Token![=]) {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        "`public` takes no value: write #[tool(public)] to let any caller \
+                         the server admits call the tool, or give a scope instead, \
+                         e.g. #[tool(scope = \"todo:read\")]",
+                    ));
+                }
+                self.rule.set(key, Rule::Public)
+            }
+            "crate" => {
+                let path = runtime_path(input, &key)?;
+                self.krate.set(key, path)
+            }
+            _ => {
+                let message = match suggestion(&key.to_string()) {
+                    Some(known) => format!("unknown key `{key}`: did you mean `{known}`?"),
+                    None => format!("unknown key `{key}`; the keys are {}", KEYS.join(", ")),
+                };
+                Err(syn::Error::new(key.span(), message))
+            }
+        }
+    }
+}
+
+/// `= "a:b"`: one scope.
+fn one_scope(input: ParseStream<'_>, key: &Ident) -> syn::Result<Scopes> {
+    let example = "#[tool(scope = \"todo:write\")]";
+    equals(input, key, example)?;
+    if input.peek(syn::token::Bracket) {
+        let list: proc_macro2::Group = input.parse()?;
+        return Err(syn::Error::new(
+            list.span(),
+            "`scope` takes one scope; \
+             write several as #[tool(scopes = [\"todo:read\", \"todo:write\"])]",
+        ));
+    }
+    let lit = literal(input, example)?;
+    let span = lit.span();
+    Ok(Scopes {
+        any: false,
+        list: vec![lit],
+        span,
+    })
+}
+
+/// `= my_runtime` or `= "my_runtime"`.
+fn runtime_path(input: ParseStream<'_>, key: &Ident) -> syn::Result<Path> {
+    equals(input, key, "#[tool(crate = my_runtime)]")?;
+    if input.peek(LitStr) {
+        return input.parse::<LitStr>()?.parse::<Path>();
+    }
+    input.parse::<Path>().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            "expected the path of the runtime crate, e.g. #[tool(crate = my_runtime)]",
+        )
+    })
 }
 
 fn equals(input: ParseStream<'_>, key: &Ident, example: &str) -> syn::Result<()> {

@@ -102,84 +102,15 @@ impl Errors {
 
 pub(crate) fn check<'a>(attrs: &'a Attrs, item: &'a ItemFn) -> syn::Result<Tool<'a>> {
     let mut errors = Errors::default();
-    let sig = &item.sig;
-
-    for attr in &item.attrs {
-        if attr
-            .path()
-            .segments
-            .last()
-            .is_some_and(|s| s.ident == "tool")
-        {
-            errors.push_spanned(attr, "#[tool] is given twice: keep one");
-        }
-    }
-    if let Some(unsafety) = &sig.unsafety {
-        errors.push(unsafety.span(), "a tool cannot be an `unsafe fn`");
-    }
-    if let Some(variadic) = &sig.variadic {
-        errors.push_spanned(variadic, "a tool cannot be variadic");
-    }
-    if !sig.generics.params.is_empty() {
-        errors.push_spanned(
-            &sig.generics,
-            "a tool cannot be generic: name concrete types for its parameters",
-        );
-    } else if let Some(where_clause) = &sig.generics.where_clause {
-        errors.push_spanned(where_clause, "a tool cannot have a where clause");
-    }
-
-    let name = match attrs.name.value() {
-        Some(lit) => {
-            let name = lit.value();
-            if !is_tool_name(&name) {
-                errors.push(
-                    lit.span(),
-                    "tool name must be 1 to 128 characters among A-Z, a-z, 0-9, `_`, `-` and `.`, \
-                     e.g. #[tool(name = \"create_todo\")]",
-                );
-            }
-            name
-        }
-        None => sig.ident.unraw().to_string(),
-    };
-
+    check_signature(item, &mut errors);
+    let name = tool_name(attrs, item, &mut errors);
     let scopes = scope_rule(attrs, item, &mut errors);
     let params = params(item, &mut errors);
     let docs = Docs::read(&item.attrs);
     let params = params.map(|p| apply_argument_docs(p, &docs, item, &mut errors));
 
-    let description = match attrs.description.value() {
-        Some(lit) => {
-            let text = lit.value().trim().to_owned();
-            if text.is_empty() {
-                errors.push(lit.span(), "description must not be empty");
-            }
-            text
-        }
-        None => docs.description.clone(),
-    };
-    if description.is_empty() && attrs.description.value().is_none() {
-        errors.push(
-            sig.ident.span(),
-            "a tool needs a description: add a doc comment or #[tool(description = \"...\")]",
-        );
-    }
-
-    let output = match &sig.output {
-        ReturnType::Default => Output::Unit(sig.ident.span()),
-        ReturnType::Type(_, ty) => {
-            if let Some(tokens) = ImplTrait::find(ty) {
-                errors.push_spanned(
-                    tokens,
-                    "a tool must return a concrete type, not `impl Trait`, \
-                     so that its output schema can be named",
-                );
-            }
-            output(ty)
-        }
-    };
-
+    let description = description(attrs, &docs, item, &mut errors);
+    let output = return_output(item, &mut errors);
     let krate = attrs.krate();
     let annotations = [
         &attrs.read_only,
@@ -204,6 +135,95 @@ pub(crate) fn check<'a>(attrs: &'a Attrs, item: &'a ItemFn) -> syn::Result<Tool<
         params: params.unwrap_or_default(),
         output,
     })
+}
+
+/// Mistakes in the signature itself: a second `#[tool]`, `unsafe`,
+/// variadics, generics.
+fn check_signature(item: &ItemFn, errors: &mut Errors) {
+    let sig = &item.sig;
+    for attr in &item.attrs {
+        if attr
+            .path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "tool")
+        {
+            errors.push_spanned(attr, "#[tool] is given twice: keep one");
+        }
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        errors.push(unsafety.span(), "a tool cannot be an `unsafe fn`");
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push_spanned(variadic, "a tool cannot be variadic");
+    }
+    if !sig.generics.params.is_empty() {
+        errors.push_spanned(
+            &sig.generics,
+            "a tool cannot be generic: name concrete types for its parameters",
+        );
+    } else if let Some(where_clause) = &sig.generics.where_clause {
+        errors.push_spanned(where_clause, "a tool cannot have a where clause");
+    }
+}
+
+/// The tool's name: `name = "..."` (checked), else the function's.
+fn tool_name(attrs: &Attrs, item: &ItemFn, errors: &mut Errors) -> String {
+    let sig = &item.sig;
+    match attrs.name.value() {
+        Some(lit) => {
+            let name = lit.value();
+            if !is_tool_name(&name) {
+                errors.push(
+                    lit.span(),
+                    "tool name must be 1 to 128 characters among A-Z, a-z, 0-9, `_`, `-` and `.`, \
+                     e.g. #[tool(name = \"create_todo\")]",
+                );
+            }
+            name
+        }
+        None => sig.ident.unraw().to_string(),
+    }
+}
+
+/// The description: `description = "..."`, else the doc comment; one is required.
+fn description(attrs: &Attrs, docs: &Docs, item: &ItemFn, errors: &mut Errors) -> String {
+    let sig = &item.sig;
+    let description = match attrs.description.value() {
+        Some(lit) => {
+            let text = lit.value().trim().to_owned();
+            if text.is_empty() {
+                errors.push(lit.span(), "description must not be empty");
+            }
+            text
+        }
+        None => docs.description.clone(),
+    };
+    if description.is_empty() && attrs.description.value().is_none() {
+        errors.push(
+            sig.ident.span(),
+            "a tool needs a description: add a doc comment or #[tool(description = \"...\")]",
+        );
+    }
+    description
+}
+
+/// What the function returns; `impl Trait` is refused.
+fn return_output<'a>(item: &'a ItemFn, errors: &mut Errors) -> Output<'a> {
+    let sig = &item.sig;
+    match &sig.output {
+        ReturnType::Default => Output::Unit(sig.ident.span()),
+        ReturnType::Type(_, ty) => {
+            if let Some(tokens) = ImplTrait::find(ty) {
+                errors.push_spanned(
+                    tokens,
+                    "a tool must return a concrete type, not `impl Trait`, \
+                     so that its output schema can be named",
+                );
+            }
+            output(ty)
+        }
+    }
 }
 
 /// MCP's tool-name rule (2025-11-25): 1 to 128 of `[A-Za-z0-9_.-]`.
