@@ -1,8 +1,9 @@
 //! Who may enter: the per-request policy in front of the MCP transport.
 //!
 //! In order: a place among the requests in flight (503 when there is none),
-//! no repeated security header (400), the Origin check, the bearer check (the token verified into an
-//! [`AccessToken`](crate::AccessToken)), step-up when it is on; then the
+//! no repeated security header (400), the Origin check, the bearer check
+//! (the token verified into an [`AccessToken`](crate::AccessToken)), the
+//! body read once (413, 408), step-up when it is on (403); then the
 //! transport, whose plain-text errors are rewritten as JSON-RPC errors.
 //! [`Gate::build`] prepares it all once; the HTTP layer reads it.
 
@@ -192,14 +193,14 @@ impl Gate {
             audit_refusal(&request, refused.reason, Some(&refused.detail));
             return Err(drained(request, refused.response).await);
         }
-        match &self.step_up {
-            Some(step_up) => {
-                step_up
-                    .check(request, &bearer.challenge, self.max_body_bytes)
-                    .await
-            }
-            None => Ok(request),
-        }
+        Ok(request)
+    }
+
+    /// Step-up's 403, when it is on and the request's token lacks the
+    /// scopes of the tool it calls.
+    fn step_up_refusal(&self, request: &Request, body: &[u8]) -> Option<Response> {
+        let (step_up, bearer) = (self.step_up.as_ref()?, self.bearer.as_ref()?);
+        step_up.refusal(request, body, &bearer.challenge)
     }
 }
 
@@ -247,6 +248,9 @@ where
                 Ok(read) => read,
                 Err(refused) => return Ok(refused),
             };
+            if let Some(refused) = gate.step_up_refusal(&request, &bytes) {
+                return Ok(refused);
+            }
             let Ok(response) = transport.call(request).await;
             Ok(rewrite::jsonrpc_errors(response.map(Body::new), &bytes).await)
         })

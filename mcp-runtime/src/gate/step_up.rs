@@ -36,21 +36,17 @@ struct PeekParams<'a> {
 }
 
 impl StepUp {
-    /// `Ok` passes the request on (its body read and put back when it had
-    /// to be looked at); `Err` is the 403 (or 413) to answer.
-    pub(crate) async fn check(
+    /// The 403 to answer `request` (whose body the gate has read), if its
+    /// token lacks the scopes of the tool it calls.
+    pub(crate) fn refusal(
         &self,
-        request: Request,
+        request: &Request,
+        body: &[u8],
         challenge: &Challenge,
-        max_body_bytes: usize,
-    ) -> Result<Request, Response> {
-        let (name, request) = match tool_from_headers(request.headers()) {
-            Some(name) => (name, request),
-            None => tool_from_body(request, max_body_bytes).await?,
-        };
-        let Some((tool, rule)) = name.as_deref().and_then(|n| self.rules.get_key_value(n)) else {
-            return Ok(request); // not a tools/call, or an unknown tool: the handler answers
-        };
+    ) -> Option<Response> {
+        let name = tool_from_headers(request.headers()).unwrap_or_else(|| tool_from_body(body));
+        // Not a tools/call, or an unknown tool: the handler answers.
+        let (tool, rule) = name.as_deref().and_then(|n| self.rules.get_key_value(n))?;
         let token = request
             .extensions()
             .get::<AccessToken>()
@@ -58,7 +54,7 @@ impl StepUp {
         let held = token.scopes();
         let ScopeDecision::Refused { missing, message } = decide(rule, held, &self.hierarchy)
         else {
-            return Ok(request);
+            return None;
         };
         crate::audit::Decision {
             allowed: false,
@@ -88,7 +84,7 @@ impl StepUp {
                 wanted.push(s);
             }
         }
-        Err(challenge.insufficient_scope(&wanted.join(" "), &message))
+        Some(challenge.insufficient_scope(&wanted.join(" "), &message))
     }
 }
 
@@ -110,38 +106,21 @@ fn tool_from_headers(headers: &HeaderMap) -> Option<Option<String>> {
     Some(Some(name.to_owned()))
 }
 
-/// The tool a request calls, from its body; the request is rebuilt with
-/// the body read.
-async fn tool_from_body(
-    request: Request,
-    max_body_bytes: usize,
-) -> Result<(Option<String>, Request), Response> {
-    // Too large or stalled: answered as without step-up (413 or 408).
-    let (request, bytes) = super::body::buffer(request, max_body_bytes).await?;
-    let name = serde_json::from_slice::<Peek<'_>>(&bytes)
+/// The tool a request calls, from its body.
+fn tool_from_body(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<Peek<'_>>(body)
         .ok()
         .filter(|p| p.method.as_deref() == Some("tools/call"))
-        .and_then(|p| p.params?.name.map(|n| n.into_owned()));
-    Ok((name, request))
+        .and_then(|p| p.params?.name.map(|n| n.into_owned()))
 }
 
 #[cfg(test)]
 mod props {
-    use std::sync::LazyLock;
-
-    use axum::body::{Body, Bytes};
+    use axum::body::Bytes;
     use proptest::prelude::*;
     use serde_json::{Value, json};
 
     use super::*;
-
-    const MAX_BODY: usize = 64 * 1024;
-
-    static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-    });
 
     /// 256 cases unless `PROPTEST_CASES` says otherwise; failures are
     /// reported, not written to regression files.
@@ -162,21 +141,10 @@ mod props {
         }
     }
 
-    /// The tool name peeked from `body`, and the body of the rebuilt request.
+    /// The tool name peeked from `body`, and the body as the transport
+    /// then gets it (the peek only reads it).
     fn peek(body: Vec<u8>) -> (Option<String>, Bytes) {
-        RUNTIME.block_on(async {
-            let request = Request::builder()
-                .method("POST")
-                .body(Body::from(body))
-                .unwrap();
-            let Ok((name, request)) = tool_from_body(request, MAX_BODY).await else {
-                panic!("a body under the limit is read");
-            };
-            let body = axum::body::to_bytes(request.into_body(), MAX_BODY)
-                .await
-                .unwrap();
-            (name, body)
-        })
+        (tool_from_body(&body), Bytes::from(body))
     }
 
     fn json_value() -> impl Strategy<Value = Value> {
