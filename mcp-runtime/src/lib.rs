@@ -116,6 +116,16 @@ pub use axum;
 /// rmcp, whose model types resources and prompts are written with.
 pub use rmcp;
 
+/// The property tests' settings: 256 cases unless `PROPTEST_CASES` says
+/// otherwise; failures are reported, not written to regression files.
+#[cfg(test)]
+fn proptest_config() -> proptest::prelude::ProptestConfig {
+    proptest::prelude::ProptestConfig {
+        failure_persistence: None,
+        ..Default::default()
+    }
+}
+
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]

@@ -291,15 +291,6 @@ mod props {
 
     use super::*;
 
-    /// 256 cases unless `PROPTEST_CASES` says otherwise; failures are
-    /// reported, not written to regression files.
-    fn config() -> ProptestConfig {
-        ProptestConfig {
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        }
-    }
-
     /// The matcher this one replaced: every split, shortest first.
     fn backtracking(parts: &[Part], uri: &str, params: &mut UriParams) -> bool {
         match parts.split_first() {
@@ -379,7 +370,7 @@ mod props {
     }
 
     proptest! {
-        #![proptest_config(config())]
+        #![proptest_config(crate::proptest_config())]
 
         #[test]
         fn parsing_and_matching_never_panic(

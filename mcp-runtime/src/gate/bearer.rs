@@ -159,15 +159,6 @@ mod props {
 
     use super::*;
 
-    /// 256 cases unless `PROPTEST_CASES` says otherwise; failures are
-    /// reported, not written to regression files.
-    fn config() -> ProptestConfig {
-        ProptestConfig {
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        }
-    }
-
     fn headers(values: &[HeaderValue]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for v in values {
@@ -187,7 +178,7 @@ mod props {
     }
 
     proptest! {
-        #![proptest_config(config())]
+        #![proptest_config(crate::proptest_config())]
 
         #[test]
         fn never_panics_on_any_header_values(

@@ -122,15 +122,6 @@ mod props {
 
     use super::*;
 
-    /// 256 cases unless `PROPTEST_CASES` says otherwise; failures are
-    /// reported, not written to regression files.
-    fn config() -> ProptestConfig {
-        ProptestConfig {
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        }
-    }
-
     #[test]
     fn an_escaped_method_name_is_still_seen() {
         for method in [r#""tools\/call""#, r#""tools\u002fcall""#] {
@@ -170,7 +161,7 @@ mod props {
     }
 
     proptest! {
-        #![proptest_config(config())]
+        #![proptest_config(crate::proptest_config())]
 
         #[test]
         fn never_panics_and_puts_any_body_back(body in prop::collection::vec(any::<u8>(), 0..256)) {

@@ -1527,15 +1527,6 @@ mod props {
     });
     static VERIFIER: LazyLock<JwtVerifier> = LazyLock::new(verifier);
 
-    /// 256 cases unless `PROPTEST_CASES` says otherwise; failures are
-    /// reported, not written to regression files.
-    fn config() -> ProptestConfig {
-        ProptestConfig {
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        }
-    }
-
     /// Bytes whose encoding ends in a partial group (so would be padded).
     fn partial() -> impl Strategy<Value = Vec<u8>> {
         (0usize..21, 1usize..3)
@@ -1547,7 +1538,7 @@ mod props {
     }
 
     proptest! {
-        #![proptest_config(config())]
+        #![proptest_config(crate::proptest_config())]
 
         #[test]
         fn segments_decode_only_from_their_canonical_spelling(
