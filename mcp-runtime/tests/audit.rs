@@ -2,8 +2,6 @@
 //! with the documented fields and never any part of the token. One test in
 //! its own binary, so the global subscriber sees every event.
 
-use std::sync::{Arc, Mutex};
-
 use axum::{Router, body::Body};
 use http_body_util::BodyExt;
 use mcp_runtime::{AccessToken, McpServer, auth::StaticTokenVerifier, tool};
@@ -24,18 +22,9 @@ fn read_todos() -> String {
     "none".into()
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+#[path = "support/captured.rs"]
+mod captured;
+use captured::Captured;
 
 impl Captured {
     /// The audit events so far, as JSON, and forget them.

@@ -2,8 +2,6 @@
 //! decision, never the token. One test in its own binary, so the global
 //! subscriber sees every event.
 
-use std::sync::{Arc, Mutex};
-
 use axum::body::Body;
 use http_body_util::BodyExt;
 use mcp_runtime::{AccessToken, McpServer, auth::StaticTokenVerifier, tool};
@@ -17,18 +15,9 @@ fn echo(text: String) -> String {
     text
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+#[path = "support/captured.rs"]
+mod captured;
+use captured::Captured;
 
 #[tokio::test]
 async fn logs_name_the_tool_and_subject_but_never_the_token() {

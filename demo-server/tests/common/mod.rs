@@ -22,35 +22,9 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_demo-server");
 /// How long a server may take to start or stop on a busy machine.
 pub const STARTUP: Duration = Duration::from_secs(60);
 
-/// Every environment variable the demo reads: cleared for the child, so the
-/// environment the tests run in cannot change what they test.
-pub const DEMO_ENV: &[&str] = &[
-    "HOST",
-    "PORT",
-    "MCP_URL",
-    "MCP_STEP_UP",
-    "DEMO_DB",
-    "DEMO_TODO_QUOTA",
-    "DEMO_AUDIT_LOG",
-    "SCALEKIT_ENVIRONMENT_URL",
-    "SCALEKIT_CLIENT_ID",
-    "SCALEKIT_RESOURCE_ID",
-    "MCP_AUTH_ISSUER",
-    "MCP_AUTH_AUDIENCE",
-    "MCP_AUTH_JWKS_URI",
-    "MCP_AUTH_ACCEPT_ANY_TYP",
-    "MCP_DEV_KEY_FILE",
-    "MCP_DEV_ALLOW_REMOTE",
-    "RUST_LOG",
-    // Serving limits, read by the runtime (listed after --help's options).
-    "MCP_HEADER_TIMEOUT",
-    "MCP_BODY_TIMEOUT",
-    "MCP_TOOL_TIMEOUT",
-    "MCP_SHUTDOWN_GRACE",
-    "MCP_MAX_CONNECTIONS",
-    "MCP_MAX_IN_FLIGHT",
-    "MCP_MAX_BODY_BYTES",
-];
+#[path = "env.rs"]
+mod env;
+pub use env::DEMO_ENV;
 
 /// A command running the demo binary with a clean environment.
 pub fn demo_command() -> Command {

@@ -19,33 +19,9 @@ use std::{
 
 use serde_json::Value;
 
-/// Every environment variable the demo reads (as in `demo-server/tests/common/mod.rs`).
-pub const DEMO_ENV: &[&str] = &[
-    "HOST",
-    "PORT",
-    "MCP_URL",
-    "MCP_STEP_UP",
-    "DEMO_DB",
-    "DEMO_TODO_QUOTA",
-    "DEMO_AUDIT_LOG",
-    "SCALEKIT_ENVIRONMENT_URL",
-    "SCALEKIT_CLIENT_ID",
-    "SCALEKIT_RESOURCE_ID",
-    "MCP_AUTH_ISSUER",
-    "MCP_AUTH_AUDIENCE",
-    "MCP_AUTH_JWKS_URI",
-    "MCP_AUTH_ACCEPT_ANY_TYP",
-    "MCP_DEV_KEY_FILE",
-    "MCP_DEV_ALLOW_REMOTE",
-    "RUST_LOG",
-    "MCP_HEADER_TIMEOUT",
-    "MCP_BODY_TIMEOUT",
-    "MCP_TOOL_TIMEOUT",
-    "MCP_SHUTDOWN_GRACE",
-    "MCP_MAX_CONNECTIONS",
-    "MCP_MAX_IN_FLIGHT",
-    "MCP_MAX_BODY_BYTES",
-];
+#[path = "../../../demo-server/tests/common/env.rs"]
+mod env;
+pub use env::DEMO_ENV;
 
 /// Removes every variable the demo reads from `cmd`'s environment, so that
 /// the environment the tests run in cannot change what they test.
