@@ -12,7 +12,9 @@ use syn::{
     punctuated::Punctuated,
 };
 
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 14] = [
+    "`uri`",
+    "`mime_type`",
     "`name`",
     "`title`",
     "`description`",
@@ -65,6 +67,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Everything `#[tool(...)]` may say; each key at most once.
 #[derive(Default)]
 pub(crate) struct Attrs {
+    /// `#[resource]` and `#[resource_template]` only.
+    pub(crate) uri: Slot<LitStr>,
+    pub(crate) mime_type: Slot<LitStr>,
     pub(crate) name: Slot<LitStr>,
     pub(crate) title: Slot<LitStr>,
     pub(crate) description: Slot<LitStr>,
@@ -113,7 +118,7 @@ impl<T> Slot<T> {
             Some((first, _)) => Err(syn::Error::new(
                 key.span(),
                 format!(
-                    "`{key}` cannot be combined with `{first}`: a tool has one rule, \
+                    "`{key}` cannot be combined with `{first}`: each item has one rule, \
                      so give one of `public`, `scope`, `scopes` or `any_scope`"
                 ),
             )),
@@ -171,6 +176,14 @@ impl Attrs {
     /// One `key` and its value.
     fn key(&mut self, key: Ident, input: ParseStream<'_>) -> syn::Result<()> {
         match key.to_string().as_str() {
+            "uri" => {
+                let v = string(input, &key, "hr://employees/{id}")?;
+                self.uri.set(key, v)
+            }
+            "mime_type" => {
+                let v = string(input, &key, "application/json")?;
+                self.mime_type.set(key, v)
+            }
             "name" => {
                 let v = string(input, &key, "create_todo")?;
                 self.name.set(key, v)

@@ -5,6 +5,7 @@ mod attr;
 mod docs;
 mod expand;
 mod fallback;
+mod item;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -304,4 +305,157 @@ fn tool_impl(
             fallback::with_error(item, handle, e)
         }
     }
+}
+
+/// `#[resource]`, `#[resource_template]` and `#[prompt]`: see their docs in
+/// `mcp_runtime`.
+fn item_impl(
+    kind: valid::Kind,
+    attr: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+) -> proc_macro2::TokenStream {
+    let function = match syn::parse2::<syn::ItemFn>(item.clone()) {
+        Ok(function) => function,
+        Err(e) => {
+            let message = format!(
+                "#[{}] goes on a function: `fn` or `async fn` with a body",
+                kind.attr
+            );
+            let e = syn::Error::new(e.span(), message);
+            return fallback::with_error(item, proc_macro2::TokenStream::new(), e);
+        }
+    };
+    let checked = syn::parse2::<attr::Attrs>(attr)
+        .and_then(|attrs| item::check(kind, &attrs, &function).map(|it| item::expand(&it)));
+    match checked {
+        Ok(expanded) => expanded,
+        Err(e) => fallback::with_error(item, proc_macro2::TokenStream::new(), e),
+    }
+}
+
+/// Declares a resource at a fixed URI: its listing entry, its registration
+/// and its scope rule, checked before the function runs.
+///
+/// ```standalone_crate
+/// use mcp_runtime::{AccessToken, State, resource};
+/// use serde::Serialize;
+///
+/// #[derive(Serialize)]
+/// struct Item {
+///     title: String,
+/// }
+///
+/// struct Store;
+/// impl Store {
+///     fn items_of(&self, _owner: &str) -> Vec<Item> {
+///         vec![Item { title: "Buy milk".into() }]
+///     }
+/// }
+///
+/// /// The caller's own todo items.
+/// #[resource(uri = "todo://items", scope = "todo:read")]
+/// async fn todo_items(token: AccessToken, store: State<Store>) -> Vec<Item> {
+///     store.items_of(token.subject())
+/// }
+/// ```
+///
+/// Every server built in the binary lists `todo://items` (`name` is the
+/// function's name unless `name = "…"` says otherwise, the description is
+/// the doc comment) and answers `resources/read` for it.
+///
+/// **Keys:** `uri` (required), `scope = "…"`, `scopes = […]`,
+/// `any_scope = […]` or `public` (exactly one: resources fail closed, as
+/// tools do), `name`, `title`, `description`, `mime_type`, `crate`. Scope
+/// forms and their compile-time checks are those of [`tool`](macro@tool).
+///
+/// **Parameters** are injected only: `AccessToken`, `Option<AccessToken>`,
+/// `State<T>`, `ToolContext`. A URI with variables is a
+/// [`resource_template`](macro@resource_template).
+///
+/// **The return type** is the contents: `String` or `&str` is text
+/// (`text/plain` unless `mime_type` says otherwise), `Vec<u8>` a blob
+/// (base64 on the wire), `ReadResourceResult` as it is, and any other
+/// `Serialize` type JSON text (`application/json`). `Option<T>` answers
+/// `None` with "resource not found" (`-32002`); `Result<T, E>` answers
+/// `Err` with its `Display` text as an internal error (`-32603`), or, for
+/// `E = ErrorData`, with that error as it is.
+///
+/// **A refused caller** gets the JSON-RPC error `-32003`
+/// (``Insufficient permissions: `todo:read` scope required.``; see
+/// `mcp_runtime::scopes::FORBIDDEN` for why that code), or the HTTP 403
+/// challenge in step-up mode, or, with
+/// `McpServerBuilder::conceal_refusals`, the same "not found" as for a URI
+/// nothing serves.
+#[proc_macro_attribute]
+pub fn resource(attr: TokenStream, item: TokenStream) -> TokenStream {
+    item_impl(item::RESOURCE, attr.into(), item.into()).into()
+}
+
+/// Declares the resources a URI template describes: the template is listed
+/// by `resources/templates/list`, and every URI that matches it is read by
+/// the function, with the template's variables as its `String` parameters.
+///
+/// ```standalone_crate
+/// use mcp_runtime::resource_template;
+/// use serde::Serialize;
+///
+/// #[derive(Serialize)]
+/// struct Employee {
+///     id: String,
+///     name: String,
+/// }
+///
+/// /// One employee's record.
+/// #[resource_template(uri = "hr://employees/{id}", scope = "hr:read")]
+/// fn employee(id: String) -> Option<Employee> {
+///     (id == "1").then(|| Employee { id, name: "Ada".into() })
+/// }
+/// ```
+///
+/// Only simple `{name}` variables are supported; each matches one or more
+/// characters other than `/`, `?` and `#`, percent-decoded. Every parameter
+/// that is not injected must be named after a variable, and be a `String`.
+/// Keys, injected parameters, return types and refusals are those of
+/// [`resource`](macro@resource); a completion of the template's variables
+/// (`completion/complete` with `ref/resource`) is allowed to whoever may
+/// read it.
+#[proc_macro_attribute]
+pub fn resource_template(attr: TokenStream, item: TokenStream) -> TokenStream {
+    item_impl(item::TEMPLATE, attr.into(), item.into()).into()
+}
+
+/// Declares a prompt: its listing entry (arguments included), its
+/// registration and its scope rule, checked before the function runs.
+///
+/// ```standalone_crate
+/// use mcp_runtime::{AccessToken, prompt};
+///
+/// /// Plan the caller's day from their todo list.
+/// ///
+/// /// # Arguments
+/// /// * `focus` - What matters most today.
+/// /// * `hours` - How many hours there are to plan.
+/// #[prompt(scope = "todo:read")]
+/// async fn plan_my_day(token: AccessToken, focus: String, hours: Option<String>) -> String {
+///     let hours = hours.unwrap_or_else(|| "8".into());
+///     format!("Plan {hours} hours for {}, around {focus}.", token.subject())
+/// }
+/// ```
+///
+/// The arguments are the parameters that are not injected, each a `String`
+/// (required) or an `Option<String>` (optional), described by the doc
+/// comment's `# Arguments` list as a tool's are. A missing required
+/// argument is refused with `-32602` before the function runs.
+///
+/// **Keys:** `scope`, `scopes`, `any_scope` or `public` (exactly one),
+/// `name`, `title`, `description`, `crate`.
+///
+/// **The return type:** `String` (one user message), `Vec<PromptMessage>`
+/// or `GetPromptResult`, optionally inside `Result<_, E: Display>`.
+/// Refusals are those of [`resource`](macro@resource) (`-32003`, the 403
+/// challenge in step-up mode, or "Unknown prompt" when concealed), and a
+/// completion of its arguments is allowed to whoever may get it.
+#[proc_macro_attribute]
+pub fn prompt(attr: TokenStream, item: TokenStream) -> TokenStream {
+    item_impl(item::PROMPT, attr.into(), item.into()).into()
 }

@@ -71,28 +71,49 @@ pub(crate) enum Output<'a> {
     Passthrough,
 }
 
+/// What an attribute declares, for its error messages.
+#[derive(Clone, Copy)]
+pub(crate) struct Kind {
+    /// `tool`, `resource`, `resource template`, `prompt`.
+    pub(crate) noun: &'static str,
+    /// The attribute's name: `tool`, `resource`, `resource_template`, `prompt`.
+    pub(crate) attr: &'static str,
+}
+
+impl Kind {
+    /// What a caller does with it.
+    pub(crate) fn verb(self) -> &'static str {
+        if self.attr == "tool" { "call" } else { "use" }
+    }
+}
+
+pub(crate) const TOOL: Kind = Kind {
+    noun: "tool",
+    attr: "tool",
+};
+
 /// Accumulates independent errors, so each mistake is reported once.
 #[derive(Default)]
-struct Errors(Option<syn::Error>);
+pub(crate) struct Errors(Option<syn::Error>);
 
 impl Errors {
-    fn add(&mut self, e: syn::Error) {
+    pub(crate) fn add(&mut self, e: syn::Error) {
         match &mut self.0 {
             Some(all) => all.combine(e),
             None => self.0 = Some(e),
         }
     }
 
-    fn push(&mut self, span: Span, message: impl std::fmt::Display) {
+    pub(crate) fn push(&mut self, span: Span, message: impl std::fmt::Display) {
         self.add(syn::Error::new(span, message));
     }
 
     /// Spanned on all of `tokens`, not only their first token.
-    fn push_spanned(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) {
+    pub(crate) fn push_spanned(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) {
         self.add(syn::Error::new_spanned(tokens, message));
     }
 
-    fn finish<T>(self, value: T) -> syn::Result<T> {
+    pub(crate) fn finish<T>(self, value: T) -> syn::Result<T> {
         match self.0 {
             Some(e) => Err(e),
             None => Ok(value),
@@ -102,14 +123,23 @@ impl Errors {
 
 pub(crate) fn check<'a>(attrs: &'a Attrs, item: &'a ItemFn) -> syn::Result<Tool<'a>> {
     let mut errors = Errors::default();
-    check_signature(item, &mut errors);
+    check_signature(item, TOOL, &mut errors);
+    for key in [attrs.uri.key(), attrs.mime_type.key()]
+        .into_iter()
+        .flatten()
+    {
+        errors.push(
+            key.span(),
+            format!("`{key}` is a key of #[resource] and #[resource_template], not of #[tool]"),
+        );
+    }
     let name = tool_name(attrs, item, &mut errors);
-    let scopes = scope_rule(attrs, item, &mut errors);
-    let params = params(item, &mut errors);
+    let scopes = scope_rule(attrs, item, TOOL, &mut errors);
+    let params = params(item, TOOL, &mut errors);
     let docs = Docs::read(&item.attrs);
     let params = params.map(|p| apply_argument_docs(p, &docs, item, &mut errors));
 
-    let description = description(attrs, &docs, item, &mut errors);
+    let description = description(attrs, &docs, item, TOOL, &mut errors);
     let output = return_output(item, &mut errors);
     let krate = attrs.krate();
     let annotations = [
@@ -139,31 +169,35 @@ pub(crate) fn check<'a>(attrs: &'a Attrs, item: &'a ItemFn) -> syn::Result<Tool<
 
 /// Mistakes in the signature itself: a second `#[tool]`, `unsafe`,
 /// variadics, generics.
-fn check_signature(item: &ItemFn, errors: &mut Errors) {
+pub(crate) fn check_signature(item: &ItemFn, kind: Kind, errors: &mut Errors) {
     let sig = &item.sig;
+    let noun = kind.noun;
     for attr in &item.attrs {
         if attr
             .path()
             .segments
             .last()
-            .is_some_and(|s| s.ident == "tool")
+            .is_some_and(|s| s.ident == kind.attr)
         {
-            errors.push_spanned(attr, "#[tool] is given twice: keep one");
+            errors.push_spanned(attr, format!("#[{}] is given twice: keep one", kind.attr));
         }
     }
     if let Some(unsafety) = &sig.unsafety {
-        errors.push(unsafety.span(), "a tool cannot be an `unsafe fn`");
+        errors.push(
+            unsafety.span(),
+            format!("a {noun} cannot be an `unsafe fn`"),
+        );
     }
     if let Some(variadic) = &sig.variadic {
-        errors.push_spanned(variadic, "a tool cannot be variadic");
+        errors.push_spanned(variadic, format!("a {noun} cannot be variadic"));
     }
     if !sig.generics.params.is_empty() {
         errors.push_spanned(
             &sig.generics,
-            "a tool cannot be generic: name concrete types for its parameters",
+            format!("a {noun} cannot be generic: name concrete types for its parameters"),
         );
     } else if let Some(where_clause) = &sig.generics.where_clause {
-        errors.push_spanned(where_clause, "a tool cannot have a where clause");
+        errors.push_spanned(where_clause, format!("a {noun} cannot have a where clause"));
     }
 }
 
@@ -187,7 +221,13 @@ fn tool_name(attrs: &Attrs, item: &ItemFn, errors: &mut Errors) -> String {
 }
 
 /// The description: `description = "..."`, else the doc comment; one is required.
-fn description(attrs: &Attrs, docs: &Docs, item: &ItemFn, errors: &mut Errors) -> String {
+pub(crate) fn description(
+    attrs: &Attrs,
+    docs: &Docs,
+    item: &ItemFn,
+    kind: Kind,
+    errors: &mut Errors,
+) -> String {
     let sig = &item.sig;
     let description = match attrs.description.value() {
         Some(lit) => {
@@ -202,7 +242,10 @@ fn description(attrs: &Attrs, docs: &Docs, item: &ItemFn, errors: &mut Errors) -
     if description.is_empty() && attrs.description.value().is_none() {
         errors.push(
             sig.ident.span(),
-            "a tool needs a description: add a doc comment or #[tool(description = \"...\")]",
+            format!(
+                "a {} needs a description: add a doc comment or #[{}(description = \"...\")]",
+                kind.noun, kind.attr
+            ),
         );
     }
     description
@@ -236,7 +279,12 @@ fn is_tool_name(name: &str) -> bool {
 
 /// The tool's rule. Fail closed: a tool that names none is refused, so that
 /// an open tool is always one someone chose to open.
-fn scope_rule<'a>(attrs: &'a Attrs, item: &ItemFn, errors: &mut Errors) -> ScopeRule<'a> {
+pub(crate) fn scope_rule<'a>(
+    attrs: &'a Attrs,
+    item: &ItemFn,
+    kind: Kind,
+    errors: &mut Errors,
+) -> ScopeRule<'a> {
     let (key, scopes) = match (attrs.rule.key(), attrs.rule.value()) {
         (Some(key), Some(Rule::Scopes(scopes))) => (key, scopes),
         (_, Some(Rule::Public)) => return ScopeRule::Public,
@@ -246,8 +294,12 @@ fn scope_rule<'a>(attrs: &'a Attrs, item: &ItemFn, errors: &mut Errors) -> Scope
             // originates in the attribute macro".
             errors.push(
                 Span::call_site().resolved_at(item.sig.ident.span()),
-                "this tool has no scope rule: add `scope = \"...\"` to require a scope, \
-                 or `public` to let any caller the server admits call it",
+                format!(
+                    "this {} has no scope rule: add `scope = \"...\"` to require a scope, \
+                     or `public` to let any caller the server admits {} it",
+                    kind.noun,
+                    kind.verb()
+                ),
             );
             return ScopeRule::Public;
         }
@@ -257,7 +309,9 @@ fn scope_rule<'a>(attrs: &'a Attrs, item: &ItemFn, errors: &mut Errors) -> Scope
             scopes.span,
             format!(
                 "`{key}` must name at least one scope; \
-                 write `public` instead to let any caller the server admits call the tool"
+                 write `public` instead to let any caller the server admits {} the {}",
+                kind.verb(),
+                kind.noun
             ),
         );
     }
@@ -302,7 +356,7 @@ fn scope_token_problem(s: &str) -> Option<&'static str> {
 }
 
 /// The last path segment of a type, looking through invisible groups and parentheses.
-fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
+pub(crate) fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
     match ty {
         Type::Path(p) if p.qself.is_none() => p.path.segments.last(),
         Type::Group(g) => last_segment(&g.elem),
@@ -311,12 +365,12 @@ fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
     }
 }
 
-fn is_named(ty: &Type, name: &str) -> bool {
+pub(crate) fn is_named(ty: &Type, name: &str) -> bool {
     last_segment(ty).is_some_and(|s| s.ident == name)
 }
 
 /// The type arguments of a type's last segment: `[T, E]` for `Result<T, E>`.
-fn type_args(ty: &Type) -> Vec<&Type> {
+pub(crate) fn type_args(ty: &Type) -> Vec<&Type> {
     let Some(seg) = last_segment(ty) else {
         return Vec::new();
     };
@@ -333,7 +387,11 @@ fn type_args(ty: &Type) -> Vec<&Type> {
     }
 }
 
-fn params<'a>(item: &'a ItemFn, errors: &mut Errors) -> Option<Vec<Param<'a>>> {
+pub(crate) fn params<'a>(
+    item: &'a ItemFn,
+    kind: Kind,
+    errors: &mut Errors,
+) -> Option<Vec<Param<'a>>> {
     let mut out = Vec::new();
     let mut ok = true;
     let mut args: Option<&Type> = None;
@@ -343,7 +401,10 @@ fn params<'a>(item: &'a ItemFn, errors: &mut Errors) -> Option<Vec<Param<'a>>> {
             FnArg::Receiver(receiver) => {
                 errors.push_spanned(
                     receiver,
-                    "tools must be free functions; use State<T> for shared data",
+                    format!(
+                        "a {} must be a free function; use State<T> for shared data",
+                        kind.noun
+                    ),
                 );
                 ok = false;
                 continue;
@@ -352,7 +413,10 @@ fn params<'a>(item: &'a ItemFn, errors: &mut Errors) -> Option<Vec<Param<'a>>> {
         };
         for attr in &typed.attrs {
             if attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr") {
-                errors.push_spanned(attr, "tool parameters cannot be conditional");
+                errors.push_spanned(
+                    attr,
+                    format!("{} parameters cannot be conditional", kind.noun),
+                );
                 ok = false;
             }
         }
@@ -546,7 +610,7 @@ fn plain_output(ty: &Type) -> Output<'_> {
 }
 
 /// Gives each property its `# Arguments` text; a name that is no parameter is an error.
-fn apply_argument_docs<'a>(
+pub(crate) fn apply_argument_docs<'a>(
     mut params: Vec<Param<'a>>,
     docs: &Docs,
     item: &ItemFn,

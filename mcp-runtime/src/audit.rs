@@ -6,7 +6,7 @@
 //! | `decision` | `allowed` or `refused` |
 //! | `reason` | `no_token`, `invalid_token`, `verification_unavailable`, `origin_not_allowed`, `header_repeated`, `insufficient_scope`, `scope_granted`, `public` |
 //! | `detail` | the refusal's description, when there is one (never the token) |
-//! | `kind`, `name` | what was asked for: `tool` and its name, or `request` and the HTTP path |
+//! | `kind`, `name` | what was asked for: `tool` or `prompt` and its name, `resource` and the URI read, `completion` and the prompt or URI template it completes, or `request` and the HTTP path |
 //! | `subject`, `client_id`, `issuer` | from the verified token, when there is one |
 //! | `missing_scopes` | the scopes a refusal names, space-separated |
 //! | `request_id` | the HTTP request's id, shared by every event of one request |

@@ -18,11 +18,13 @@ pub enum Error {
     },
     /// A tool takes `State<T>` but no such state was added to the server.
     #[error(
-        "tool `{tool}` takes State<{state}>, but the server has no such state; add it with McpServerBuilder::state"
+        "{kind} `{name}` takes State<{state}>, but the server has no such state; add it with McpServerBuilder::state"
     )]
     MissingState {
-        /// The tool.
-        tool: &'static str,
+        /// What takes it: `tool`, `resource` or `prompt`.
+        kind: &'static str,
+        /// Its name (a resource's URI).
+        name: &'static str,
         /// The state's type.
         state: &'static str,
     },

@@ -64,7 +64,7 @@ mod server;
 mod token;
 
 #[doc(hidden)]
-#[path = "private.rs"]
+#[path = "private/mod.rs"]
 pub mod __private;
 
 // Writing tools.
@@ -91,6 +91,15 @@ pub use token::get_access_token;
 pub use catalog::prompt::PromptArgs;
 /// A resource template's variables, by name.
 pub use catalog::uri_template::UriParams;
+/// Turns a function into a prompt.
+#[doc(inline)]
+pub use mcp_macros::prompt;
+/// Turns a function into a resource at a fixed URI.
+#[doc(inline)]
+pub use mcp_macros::resource;
+/// Turns a function into the resources of a URI template.
+#[doc(inline)]
+pub use mcp_macros::resource_template;
 
 // Scopes.
 /// Scope rules, hierarchies and the scope decision.

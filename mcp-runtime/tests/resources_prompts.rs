@@ -4,7 +4,7 @@
 use axum::{Router, body::Body};
 use http_body_util::BodyExt;
 use mcp_runtime::{
-    AccessToken, Error, McpServer, McpServerBuilder,
+    AccessToken, Error, McpServer, McpServerBuilder, ScopeRule,
     auth::StaticTokenVerifier,
     get_access_token,
     rmcp::model::{
@@ -23,6 +23,7 @@ fn builder() -> McpServerBuilder {
             Resource::new("test://hello", "hello")
                 .with_description("A greeting")
                 .with_mime_type("text/plain"),
+            ScopeRule::Public,
             |request| async move {
                 Ok(ReadResourceResult::new(vec![ResourceContents::text(
                     "Hello, world.",
@@ -32,6 +33,7 @@ fn builder() -> McpServerBuilder {
         )
         .resource(
             Resource::new("test://whoami", "whoami").with_description("The caller"),
+            ScopeRule::Public,
             |request| async move {
                 let who = get_access_token()
                     .map(|t| t.subject().to_owned())
@@ -45,6 +47,7 @@ fn builder() -> McpServerBuilder {
         .resource_template(
             ResourceTemplate::new("test://items/{id}/notes/{note}", "item-note")
                 .with_description("A note of an item"),
+            ScopeRule::Public,
             |request, vars| async move {
                 let text = format!("item {} note {}", vars["id"], vars["note"]);
                 Ok(ReadResourceResult::new(vec![ResourceContents::text(
@@ -62,6 +65,7 @@ fn builder() -> McpServerBuilder {
                     PromptArgument::new("mood"),
                 ]),
             ),
+            ScopeRule::Public,
             |_, args| async move {
                 let mood = args.get("mood").map_or("kindly", String::as_str);
                 Ok(GetPromptResult::new(vec![
@@ -71,6 +75,40 @@ fn builder() -> McpServerBuilder {
                         ContentBlock::resource(ResourceContents::text("x", "test://hello")),
                     ),
                 ]))
+            },
+        )
+        .resource(
+            Resource::new("hr://payroll", "payroll"),
+            ScopeRule::All(&["hr:read", "finance:read"]),
+            |request| async move {
+                Ok(ReadResourceResult::new(vec![ResourceContents::text(
+                    "salaries",
+                    request.uri,
+                )]))
+            },
+        )
+        .resource_template(
+            ResourceTemplate::new("hr://employees/{id}", "employee"),
+            ScopeRule::Any(&["hr:read", "hr:admin"]),
+            |request, vars| async move {
+                Ok(ReadResourceResult::new(vec![ResourceContents::text(
+                    format!("employee {}", vars["id"]),
+                    request.uri,
+                )]))
+            },
+        )
+        .prompt(
+            Prompt::new(
+                "plan",
+                Some("Plans a day"),
+                Some(vec![PromptArgument::new("focus").with_required(true)]),
+            ),
+            ScopeRule::All(&["todo:read"]),
+            |_, args| async move {
+                Ok(GetPromptResult::new(vec![PromptMessage::new_text(
+                    Role::User,
+                    format!("Plan around {}.", args["focus"]),
+                )]))
             },
         )
         .completion(|request| async move {
@@ -91,6 +129,12 @@ fn app() -> Router {
 }
 
 async fn rpc_with(app: Router, method: &str, params: Value, token: Option<&str>) -> Value {
+    let res = send(app, method, params, token).await;
+    assert!((200..300).contains(&res.status), "{res:#?}");
+    res.json()
+}
+
+async fn send(app: Router, method: &str, params: Value, token: Option<&str>) -> Response {
     let client = Mcp::new("/mcp")
         .header("host", "localhost:3002")
         .header("mcp-protocol-version", PROTOCOL_VERSION)
@@ -99,14 +143,12 @@ async fn rpc_with(app: Router, method: &str, params: Value, token: Option<&str>)
     let (parts, body) = app.oneshot(req.map(Body::from)).await.unwrap().into_parts();
     let text = String::from_utf8(body.collect().await.unwrap().to_bytes().to_vec()).unwrap();
     let (status, headers) = (parts.status.as_u16(), parts.headers);
-    let res = Response {
+    Response {
         status,
         headers,
         text,
         request_id: None,
-    };
-    assert!((200..300).contains(&res.status), "{res:#?}");
-    res.json()
+    }
 }
 
 async fn rpc(method: &str, params: Value) -> Value {
@@ -155,12 +197,16 @@ async fn resources_and_templates_are_listed_as_given() {
         json!([
             {"uri": "test://hello", "name": "hello", "description": "A greeting", "mimeType": "text/plain"},
             {"uri": "test://whoami", "name": "whoami", "description": "The caller"},
+            {"uri": "hr://payroll", "name": "payroll"},
         ])
     );
     let v = rpc("resources/templates/list", json!({})).await;
     assert_eq!(
         v["result"]["resourceTemplates"],
-        json!([{"uriTemplate": "test://items/{id}/notes/{note}", "name": "item-note", "description": "A note of an item"}])
+        json!([
+            {"uriTemplate": "test://items/{id}/notes/{note}", "name": "item-note", "description": "A note of an item"},
+            {"uriTemplate": "hr://employees/{id}", "name": "employee"},
+        ])
     );
 }
 
@@ -239,6 +285,10 @@ async fn prompts_are_listed_and_rendered_with_their_arguments() {
             "name": "greet",
             "description": "Greets someone",
             "arguments": [{"name": "name", "required": true}, {"name": "mood"}],
+        }, {
+            "name": "plan",
+            "description": "Plans a day",
+            "arguments": [{"name": "focus", "required": true}],
         }])
     );
     let v = rpc(
@@ -325,8 +375,8 @@ fn duplicates_and_unsupported_templates_are_refused_at_build() {
     };
     let (name, message) = config_error(
         McpServer::builder()
-            .resource(Resource::new("a://x", "one"), read)
-            .resource(Resource::new("a://x", "two"), read)
+            .resource(Resource::new("a://x", "one"), ScopeRule::Public, read)
+            .resource(Resource::new("a://x", "two"), ScopeRule::Public, read)
             .build(),
     );
     assert_eq!(name, "McpServerBuilder::resource");
@@ -334,9 +384,11 @@ fn duplicates_and_unsupported_templates_are_refused_at_build() {
 
     let (name, message) = config_error(
         McpServer::builder()
-            .resource_template(ResourceTemplate::new("a://{+path}", "t"), move |r, _| {
-                read(r)
-            })
+            .resource_template(
+                ResourceTemplate::new("a://{+path}", "t"),
+                ScopeRule::Public,
+                move |r, _| read(r),
+            )
             .build(),
     );
     assert_eq!(name, "McpServerBuilder::resource_template");
@@ -345,10 +397,222 @@ fn duplicates_and_unsupported_templates_are_refused_at_build() {
     let get = |_, _| async { Ok(GetPromptResult::new(vec![])) };
     let (name, message) = config_error(
         McpServer::builder()
-            .prompt(Prompt::new("p", None::<String>, None), get)
-            .prompt(Prompt::new("p", None::<String>, None), get)
+            .prompt(
+                Prompt::new("p", None::<String>, None),
+                ScopeRule::Public,
+                get,
+            )
+            .prompt(
+                Prompt::new("p", None::<String>, None),
+                ScopeRule::Public,
+                get,
+            )
             .build(),
     );
     assert_eq!(name, "McpServerBuilder::prompt");
     assert_eq!(message, "two prompts are named `p`");
+}
+
+/// The server with two callers: `reader` holds `hr:read` and `todo:read`,
+/// `nobody` holds no scope.
+fn scoped(configure: impl FnOnce(McpServerBuilder) -> McpServerBuilder) -> Router {
+    let verifier = StaticTokenVerifier::new()
+        .with_token(
+            "reader",
+            AccessToken::new("reader", "rita").with_scopes(["hr:read", "todo:read"]),
+        )
+        .with_token("nobody", AccessToken::new("nobody", "ned"));
+    configure(builder().auth(verifier))
+        .build()
+        .unwrap()
+        .into_router()
+}
+
+#[tokio::test]
+async fn scoped_resources_templates_and_prompts_admit_only_their_scopes() {
+    let allowed = [
+        (
+            "resources/read",
+            json!({"uri": "hr://employees/7"}),
+            "reader",
+        ),
+        (
+            "prompts/get",
+            json!({"name": "plan", "arguments": {"focus": "x"}}),
+            "reader",
+        ),
+        ("resources/read", json!({"uri": "test://hello"}), "nobody"),
+    ];
+    for (method, params, token) in allowed {
+        let v = rpc_with(scoped(|b| b), method, params.clone(), Some(token)).await;
+        assert!(
+            v.get("result").is_some(),
+            "{method} {params} as {token}: {v}"
+        );
+    }
+    let refused = [
+        (
+            "resources/read",
+            json!({"uri": "hr://employees/7"}),
+            "nobody",
+            "Insufficient permissions: `hr:read` or `hr:admin` scope required.",
+            "hr:read",
+        ),
+        (
+            "resources/read",
+            json!({"uri": "hr://payroll"}),
+            "reader",
+            "Insufficient permissions: `finance:read` scope required.",
+            "finance:read",
+        ),
+        (
+            "resources/subscribe",
+            json!({"uri": "hr://payroll"}),
+            "nobody",
+            "Insufficient permissions: `hr:read` scope required.",
+            "hr:read",
+        ),
+        // Refused before its arguments are looked at.
+        (
+            "prompts/get",
+            json!({"name": "plan"}),
+            "nobody",
+            "Insufficient permissions: `todo:read` scope required.",
+            "todo:read",
+        ),
+        (
+            "completion/complete",
+            json!({"ref": {"type": "ref/prompt", "name": "plan"}, "argument": {"name": "focus", "value": ""}}),
+            "nobody",
+            "Insufficient permissions: `todo:read` scope required.",
+            "todo:read",
+        ),
+        (
+            "completion/complete",
+            json!({"ref": {"type": "ref/resource", "uri": "hr://employees/{id}"}, "argument": {"name": "id", "value": ""}}),
+            "nobody",
+            "Insufficient permissions: `hr:read` or `hr:admin` scope required.",
+            "hr:read",
+        ),
+    ];
+    for (method, params, token, message, scope) in refused {
+        let v = rpc_with(scoped(|b| b), method, params.clone(), Some(token)).await;
+        assert_eq!(v["error"]["code"], -32003, "{method} {params}: {v}");
+        assert_eq!(v["error"]["message"], message, "{method} {params}");
+        assert_eq!(
+            v["error"]["data"],
+            json!({"error": "insufficient_scope", "scope": scope})
+        );
+    }
+}
+
+#[tokio::test]
+async fn concealed_refusals_look_like_missing_items() {
+    let conceal = |b: McpServerBuilder| b.conceal_refusals(true);
+    for uri in ["hr://employees/7", "hr://nothing-here"] {
+        let v = rpc_with(
+            scoped(conceal),
+            "resources/read",
+            json!({"uri": uri}),
+            Some("nobody"),
+        )
+        .await;
+        assert_eq!(v["error"]["code"], -32002, "{v}");
+        assert_eq!(v["error"]["message"], format!("Resource not found: {uri}"));
+    }
+    for name in ["plan", "nothing-here"] {
+        let v = rpc_with(
+            scoped(conceal),
+            "prompts/get",
+            json!({"name": name}),
+            Some("nobody"),
+        )
+        .await;
+        assert_eq!(v["error"]["code"], -32602, "{v}");
+        assert_eq!(v["error"]["message"], format!("Unknown prompt: {name}"));
+    }
+    let v = rpc_with(
+        scoped(conceal),
+        "completion/complete",
+        json!({"ref": {"type": "ref/prompt", "name": "plan"}, "argument": {"name": "focus", "value": ""}}),
+        Some("nobody"),
+    )
+    .await;
+    assert_eq!(v["result"]["completion"]["values"], json!([]), "{v}");
+}
+
+#[tokio::test]
+async fn a_completion_of_nothing_served_is_invalid_params() {
+    let v = rpc(
+        "completion/complete",
+        json!({"ref": {"type": "ref/prompt", "name": "nope"}, "argument": {"name": "a", "value": ""}}),
+    )
+    .await;
+    assert_eq!(v["error"]["code"], -32602, "{v}");
+    assert_eq!(v["error"]["message"], "Unknown prompt: nope");
+}
+
+#[tokio::test]
+async fn step_up_mode_refuses_these_surfaces_with_a_403_challenge() {
+    let step_up = |b: McpServerBuilder| b.step_up(true);
+    let cases = [
+        (
+            "resources/read",
+            json!({"uri": "hr://employees/7"}),
+            "nobody",
+            "hr:read",
+        ),
+        (
+            "resources/read",
+            json!({"uri": "hr://payroll"}),
+            "reader",
+            "hr:read todo:read finance:read",
+        ),
+        (
+            "prompts/get",
+            json!({"name": "plan"}),
+            "nobody",
+            "todo:read",
+        ),
+        (
+            "completion/complete",
+            json!({"ref": {"type": "ref/resource", "uri": "hr://employees/{id}"}, "argument": {"name": "id", "value": ""}}),
+            "nobody",
+            "hr:read",
+        ),
+    ];
+    for (method, params, token, scope) in cases {
+        let res = send(scoped(step_up), method, params.clone(), Some(token)).await;
+        assert_eq!(res.status, 403, "{method} {params}: {res:#?}");
+        let challenge = res.challenge();
+        assert_eq!(challenge.param("error"), Some("insufficient_scope"));
+        assert_eq!(challenge.param("scope"), Some(scope), "{method} {params}");
+    }
+    // Allowed requests, and requests for nothing served, pass through.
+    let v = rpc_with(
+        scoped(step_up),
+        "resources/read",
+        json!({"uri": "hr://employees/7"}),
+        Some("reader"),
+    )
+    .await;
+    assert_eq!(v["result"]["contents"][0]["text"], "employee 7", "{v}");
+    let v = rpc_with(
+        scoped(step_up),
+        "resources/read",
+        json!({"uri": "hr://nope"}),
+        Some("nobody"),
+    )
+    .await;
+    assert_eq!(v["error"]["code"], -32002, "{v}");
+    // Concealment wins over step-up: no 403 tells that the item exists.
+    let both = |b: McpServerBuilder| b.step_up(true).conceal_refusals(true);
+    let v = rpc_with(
+        scoped(both),
+        "resources/read",
+        json!({"uri": "hr://employees/7"}),
+        Some("nobody"),
+    )
+    .await;
+    assert_eq!(v["error"]["code"], -32002, "{v}");
 }

@@ -3,11 +3,13 @@
 //! the server's own description. Built once by [`Catalog::build`]; read by
 //! the MCP handler and by in-process calls.
 
+pub(crate) mod access;
 pub(crate) mod listing;
 pub(crate) mod prompt;
 pub(crate) mod resource;
 pub(crate) mod result;
 pub mod scopes;
+pub(crate) mod surfaces;
 pub(crate) mod tool;
 pub(crate) mod tool_error;
 pub(crate) mod uri_template;
@@ -17,18 +19,19 @@ use std::sync::Arc;
 use rmcp::{
     ErrorData, RoleServer,
     model::{
-        CallToolResult, Implementation, JsonObject, Prompt, PromptsCapability, Resource,
-        ResourceTemplate, ResourcesCapability, ServerCapabilities, ServerConfig, Tool,
+        CallToolResult, Implementation, JsonObject, Prompt, PromptsCapability, ResourcesCapability,
+        ServerCapabilities, ServerConfig, Tool,
     },
     service::RequestContext,
 };
 
 use crate::{error::Error, token::AccessToken};
+use access::Guarded;
 use listing::Listing;
 use prompt::{CompleteFn, PromptFn};
-use resource::{ReadFn, Resources, TemplateFn};
+use resource::{Declared, Resources};
 use scopes::{ScopeHierarchy, ScopeRule};
-use tool::{CallContext, Shared, StateMap, ToolDef};
+use tool::{CallContext, Shared, StateKey, StateMap, ToolDef};
 
 /// What the server builder collects for the catalog, as given.
 pub(crate) struct CatalogBuilder {
@@ -38,13 +41,17 @@ pub(crate) struct CatalogBuilder {
     pub(crate) instructions: Option<String>,
     /// `None`: every `#[tool]` in the binary.
     pub(crate) tools: Option<Vec<&'static ToolDef>>,
-    pub(crate) resources: Vec<(Resource, ReadFn)>,
-    pub(crate) templates: Vec<(ResourceTemplate, TemplateFn)>,
-    pub(crate) prompts: Vec<(Prompt, PromptFn)>,
+    /// Resources and templates added with the builder, after every
+    /// `#[resource]` and `#[resource_template]` in the binary.
+    pub(crate) resources: Vec<Declared>,
+    /// Prompts added with the builder, after every `#[prompt]`.
+    pub(crate) prompts: Vec<(Prompt, Guarded<PromptFn>)>,
     pub(crate) complete: Option<CompleteFn>,
     pub(crate) states: StateMap,
     pub(crate) hierarchy: ScopeHierarchy,
     pub(crate) tool_timeout: Option<std::time::Duration>,
+    /// Answer a refused read, prompt or completion as if it did not exist.
+    pub(crate) conceal_refusals: bool,
 }
 
 impl Default for CatalogBuilder {
@@ -56,12 +63,12 @@ impl Default for CatalogBuilder {
             instructions: None,
             tools: None,
             resources: Vec::new(),
-            templates: Vec::new(),
             prompts: Vec::new(),
             complete: None,
             states: StateMap::default(),
             hierarchy: ScopeHierarchy::default(),
             tool_timeout: Some(tool::DEFAULT_TOOL_TIMEOUT),
+            conceal_refusals: false,
         }
     }
 }
@@ -71,10 +78,11 @@ pub(crate) struct Catalog {
     tools: Listing<Tool, &'static ToolDef>,
     /// `None` when the server serves no resource (the methods are not offered).
     resources: Option<Resources>,
-    prompts: Option<Listing<Prompt, PromptFn>>,
+    prompts: Option<Listing<Prompt, Guarded<PromptFn>>>,
     complete: Option<CompleteFn>,
     shared: Arc<Shared>,
     info: ServerConfig,
+    conceal_refusals: bool,
 }
 
 impl Catalog {
@@ -82,9 +90,10 @@ impl Catalog {
     pub(crate) fn build(b: CatalogBuilder) -> Result<Self, Error> {
         let defs = b.tools.unwrap_or_else(tool::registered);
         let tools = tool_listing(defs, &b.states)?;
-        let resources = Resources::build(b.resources, b.templates)?;
+        let (resources, prompts) = declared_items(b.resources, b.prompts, &b.states)?;
+        let resources = Resources::build(resources)?;
         let resources = (!resources.is_empty()).then_some(resources);
-        let prompts = Listing::new(b.prompts)
+        let prompts = Listing::new(prompts)
             .map_err(|d| d.into_error::<Prompt>("McpServerBuilder::prompt"))?;
         let prompts = (!prompts.is_empty()).then_some(prompts);
 
@@ -109,6 +118,7 @@ impl Catalog {
                 timeout: b.tool_timeout,
             }),
             info,
+            conceal_refusals: b.conceal_refusals,
         })
     }
 
@@ -131,7 +141,7 @@ impl Catalog {
         self.resources.as_ref()
     }
 
-    pub(crate) fn prompts(&self) -> Option<&Listing<Prompt, PromptFn>> {
+    pub(crate) fn prompts(&self) -> Option<&Listing<Prompt, Guarded<PromptFn>>> {
         self.prompts.as_ref()
     }
 
@@ -201,23 +211,52 @@ fn tool_listing(
                 second: def.location,
             });
         }
-        if let Some(key) = def
-            .states
-            .iter()
-            .map(|s| s())
-            .find(|k| !states.contains(k.id))
-        {
-            return Err(Error::MissingState {
-                tool: def.name,
-                state: key.name,
-            });
-        }
+        check_states("tool", def.name, def.states, states)?;
         kept.push(def);
     }
     Listing::new(kept.into_iter().map(|d| ((d.describe)(), d))).map_err(|d| {
         // `describe` names the tool as `def.name` does, so this cannot happen.
         d.into_error::<Tool>("#[tool]")
     })
+}
+
+/// Every `State<T>` an item takes is one the server has.
+fn check_states(
+    kind: &'static str,
+    name: &'static str,
+    takes: &[fn() -> StateKey],
+    states: &StateMap,
+) -> Result<(), Error> {
+    match takes.iter().map(|s| s()).find(|k| !states.contains(k.id)) {
+        Some(key) => Err(Error::MissingState {
+            kind,
+            name,
+            state: key.name,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The macro-declared resources and prompts, then the builder's.
+#[allow(clippy::type_complexity)]
+fn declared_items(
+    resources: Vec<Declared>,
+    prompts: Vec<(Prompt, Guarded<PromptFn>)>,
+    states: &StateMap,
+) -> Result<(Vec<Declared>, Vec<(Prompt, Guarded<PromptFn>)>), Error> {
+    let mut all_resources = Vec::new();
+    for def in resource::registered() {
+        check_states("resource", def.uri, def.states, states)?;
+        all_resources.push(resource::from_def(def));
+    }
+    all_resources.extend(resources);
+    let mut all_prompts = Vec::new();
+    for def in prompt::registered() {
+        check_states("prompt", def.name, def.states, states)?;
+        all_prompts.push(prompt::from_def(def));
+    }
+    all_prompts.extend(prompts);
+    Ok((all_resources, all_prompts))
 }
 
 fn capabilities(resources: bool, prompts: bool, completions: bool) -> ServerCapabilities {

@@ -1,7 +1,7 @@
 //! Resources and resource templates: their listings and the handlers that
 //! read them.
 
-use std::{future::Future, sync::Arc};
+use std::{fmt, future::Future, sync::Arc};
 
 use rmcp::{
     ErrorData,
@@ -9,22 +9,28 @@ use rmcp::{
 };
 
 use super::{
+    access::Guarded,
     listing::Listing,
+    scopes::ScopeRule,
+    tool::{CallContext, StateKey},
     uri_template::{UriParams, UriTemplate},
 };
 use crate::{error::Error, future::BoxFuture};
 
-pub(crate) type ReadFn = Arc<dyn Fn(ReadResourceRequestParams) -> ReadFuture + Send + Sync>;
+pub(crate) type ReadFn =
+    Arc<dyn Fn(ReadResourceRequestParams, CallContext) -> ReadFuture + Send + Sync>;
 pub(crate) type TemplateFn =
-    Arc<dyn Fn(ReadResourceRequestParams, UriParams) -> ReadFuture + Send + Sync>;
-type ReadFuture = BoxFuture<'static, Result<ReadResourceResult, ErrorData>>;
+    Arc<dyn Fn(ReadResourceRequestParams, UriParams, CallContext) -> ReadFuture + Send + Sync>;
+pub(crate) type ReadFuture = BoxFuture<'static, Result<ReadResourceResult, ErrorData>>;
 
+/// A builder closure as a handler (it reads the token through
+/// `get_access_token`, so needs nothing else of the call).
 pub(crate) fn read_fn<F, Fut>(f: F) -> ReadFn
 where
     F: Fn(ReadResourceRequestParams) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<ReadResourceResult, ErrorData>> + Send + 'static,
 {
-    Arc::new(move |req| Box::pin(f(req)))
+    Arc::new(move |req, _| Box::pin(f(req)))
 }
 
 pub(crate) fn template_fn<F, Fut>(f: F) -> TemplateFn
@@ -32,37 +38,166 @@ where
     F: Fn(ReadResourceRequestParams, UriParams) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<ReadResourceResult, ErrorData>> + Send + 'static,
 {
-    Arc::new(move |req, params| Box::pin(f(req, params)))
+    Arc::new(move |req, params, _| Box::pin(f(req, params)))
+}
+
+/// One `#[resource]` or `#[resource_template]`. Built by the macro; read by
+/// the server.
+#[doc(hidden)]
+pub struct ResourceDef {
+    /// The resource's URI, or the template's URI template.
+    pub uri: &'static str,
+    /// The scopes a reader needs.
+    pub scopes: ScopeRule,
+    /// Builds the listing entry (called once, at start-up): a `Resource`,
+    /// or, for a template, a `ResourceTemplate`.
+    pub describe: fn() -> Described,
+    /// Reads it; a template's variables are the call's arguments, as strings.
+    pub read: fn(ReadResourceRequestParams, CallContext) -> ReadFuture,
+    /// The `State<T>` types it takes, checked against the server at start-up.
+    pub states: &'static [fn() -> StateKey],
+    /// Where it was declared, for error messages.
+    pub location: &'static str,
+}
+
+/// What a [`ResourceDef`] lists.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Described {
+    Resource(Resource),
+    Template(ResourceTemplate),
+}
+
+impl fmt::Debug for ResourceDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResourceDef")
+            .field("uri", &self.uri)
+            .field("scopes", &self.scopes)
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A `#[resource]` or `#[resource_template]` registration, collected at
+/// link time.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct ResourceRegistration(pub &'static ResourceDef);
+
+inventory::collect!(ResourceRegistration);
+
+/// Every `#[resource]` and `#[resource_template]` linked into the binary, by
+/// URI (then declaration site).
+pub(crate) fn registered() -> Vec<&'static ResourceDef> {
+    let mut all: Vec<_> = inventory::iter::<ResourceRegistration>
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    all.sort_by(|a, b| a.uri.cmp(b.uri).then(a.location.cmp(b.location)));
+    all
+}
+
+/// A macro-declared resource as the handlers the builder's are.
+pub(crate) fn from_def(def: &'static ResourceDef) -> Declared {
+    match (def.describe)() {
+        Described::Resource(r) => {
+            let read: ReadFn = Arc::new(move |req, mut cx| {
+                cx.tool = def.uri;
+                (def.read)(req, cx)
+            });
+            Declared::Resource(r, def.scopes, read)
+        }
+        Described::Template(t) => {
+            let read: TemplateFn = Arc::new(move |req, vars, mut cx| {
+                cx.tool = def.uri;
+                cx.arguments = Some(strings(vars));
+                (def.read)(req, cx)
+            });
+            Declared::Template(t, def.scopes, read)
+        }
+    }
+}
+
+/// Variables or arguments by name, as a JSON object of strings.
+pub(crate) fn strings(
+    values: std::collections::HashMap<String, String>,
+) -> rmcp::model::JsonObject {
+    values
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::Value::String(v)))
+        .collect()
+}
+
+/// One resource or template, as declared.
+pub(crate) enum Declared {
+    Resource(Resource, ScopeRule, ReadFn),
+    Template(ResourceTemplate, ScopeRule, TemplateFn),
 }
 
 /// The resources and templates a server serves.
 #[derive(Default)]
 pub(crate) struct Resources {
-    pub(crate) resources: Listing<Resource, ReadFn>,
-    pub(crate) templates: Listing<ResourceTemplate, (UriTemplate, TemplateFn)>,
+    pub(crate) resources: Listing<Resource, Guarded<ReadFn>>,
+    pub(crate) templates: Listing<ResourceTemplate, Guarded<(UriTemplate, TemplateFn)>>,
+}
+
+/// What serves one URI: a resource, or a template with the URI's variables.
+pub(crate) enum Found<'a> {
+    Resource(&'a Guarded<ReadFn>),
+    Template(&'a Guarded<(UriTemplate, TemplateFn)>, UriParams),
+}
+
+impl Found<'_> {
+    pub(crate) fn rule(&self) -> ScopeRule {
+        match self {
+            Found::Resource(g) => g.rule,
+            Found::Template(g, _) => g.rule,
+        }
+    }
+
+    /// Reads `request` (its rule already checked).
+    pub(crate) fn read(self, request: ReadResourceRequestParams, cx: CallContext) -> ReadFuture {
+        match self {
+            Found::Resource(g) => (g.handler)(request, cx),
+            Found::Template(g, vars) => (g.handler.1)(request, vars, cx),
+        }
+    }
 }
 
 impl Resources {
-    /// Builds both listings, in registration order; templates are parsed here.
-    pub(crate) fn build(
-        resources: Vec<(Resource, ReadFn)>,
-        templates: Vec<(ResourceTemplate, TemplateFn)>,
-    ) -> Result<Self, Error> {
+    /// Builds both listings, in declaration order; templates are parsed here.
+    pub(crate) fn build(declared: Vec<Declared>) -> Result<Self, Error> {
+        let mut resources = Vec::new();
+        let mut templates = Vec::new();
+        for d in declared {
+            match d {
+                Declared::Resource(r, rule, read) => resources.push((
+                    r,
+                    Guarded {
+                        rule,
+                        handler: read,
+                    },
+                )),
+                Declared::Template(t, rule, read) => {
+                    let matcher = UriTemplate::parse(&t.uri_template).map_err(|why| {
+                        Error::config(
+                            "McpServerBuilder::resource_template",
+                            format!("`{}`: {why}", t.uri_template),
+                        )
+                    })?;
+                    templates.push((
+                        t,
+                        Guarded {
+                            rule,
+                            handler: (matcher, read),
+                        },
+                    ));
+                }
+            }
+        }
         let resources = Listing::new(resources)
             .map_err(|d| d.into_error::<Resource>("McpServerBuilder::resource"))?;
-        let parsed = templates
-            .into_iter()
-            .map(|(template, read)| {
-                let matcher = UriTemplate::parse(&template.uri_template).map_err(|why| {
-                    Error::config(
-                        "McpServerBuilder::resource_template",
-                        format!("`{}`: {why}", template.uri_template),
-                    )
-                })?;
-                Ok((template, (matcher, read)))
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
-        let templates = Listing::new(parsed)
+        let templates = Listing::new(templates)
             .map_err(|d| d.into_error::<ResourceTemplate>("McpServerBuilder::resource_template"))?;
         Ok(Self {
             resources,
@@ -74,27 +209,24 @@ impl Resources {
         self.resources.is_empty() && self.templates.is_empty()
     }
 
-    /// Reads `uri`: the listed resource with this URI, else the first
-    /// template that matches it; `None` when nothing serves it.
-    pub(crate) fn read(&self, request: ReadResourceRequestParams) -> Result<ReadFuture, ErrorData> {
-        if let Some((_, read)) = self.resources.get(&request.uri) {
-            return Ok(read(request));
+    /// What serves `uri`: the listed resource with this URI, else the first
+    /// template that matches it.
+    pub(crate) fn find(&self, uri: &str) -> Option<Found<'_>> {
+        if let Some((_, g)) = self.resources.get(uri) {
+            return Some(Found::Resource(g));
         }
-        for (_, (matcher, read)) in self.templates.iter() {
-            if let Some(params) = matcher.matches(&request.uri) {
-                return Ok(read(request, params));
-            }
-        }
-        Err(not_found(&request.uri))
+        self.templates
+            .iter()
+            .find_map(|(_, g)| Some(Found::Template(g, g.handler.0.matches(uri)?)))
     }
 
-    /// Whether anything serves `uri`.
-    pub(crate) fn serves(&self, uri: &str) -> bool {
-        self.resources.get(uri).is_some()
-            || self
-                .templates
-                .iter()
-                .any(|(_, (m, _))| m.matches(uri).is_some())
+    /// The rule of what a completion's `ref/resource` names: a template, by
+    /// its URI template, else whatever serves that URI.
+    pub(crate) fn completion_rule(&self, uri: &str) -> Option<ScopeRule> {
+        match self.templates.get(uri) {
+            Some((_, g)) => Some(g.rule),
+            None => self.find(uri).map(|f| f.rule()),
+        }
     }
 }
 

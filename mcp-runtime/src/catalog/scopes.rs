@@ -2,6 +2,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+pub use super::access::FORBIDDEN;
+
 /// What a tool asks of the caller's scopes, as written in `#[tool(...)]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScopeRule {

@@ -350,41 +350,60 @@ impl ToolContext {
     note = "injected parameters are `AccessToken`, `State<T>` and `ToolContext`"
 )]
 pub trait FromCallContext: Sized {
-    fn from_call_context(cx: &CallContext) -> Result<Self, CallToolResult>;
+    fn from_call_context(cx: &CallContext) -> Result<Self, Unavailable>;
+}
+
+/// Why an injected parameter could not be filled in.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// `AccessToken`, on a server without authentication.
+    Token,
+    /// A `State<T>` the server lacks (checked at build, so only in process).
+    State,
+    /// `ToolContext`, outside an MCP request.
+    Request,
+}
+
+impl Unavailable {
+    /// The message for the caller; `kind` is `tool`, `resource` or `prompt`.
+    pub(crate) fn message(self, kind: &str) -> String {
+        match self {
+            Unavailable::Token => format!("This {kind} requires an authenticated caller."),
+            Unavailable::State => format!("The server is missing state this {kind} needs."),
+            Unavailable::Request => format!("This {kind} needs an MCP request context."),
+        }
+    }
 }
 
 impl FromCallContext for AccessToken {
-    fn from_call_context(cx: &CallContext) -> Result<Self, CallToolResult> {
-        cx.token
-            .clone()
-            .ok_or_else(|| result::error_text("This tool requires an authenticated caller."))
+    fn from_call_context(cx: &CallContext) -> Result<Self, Unavailable> {
+        cx.token.clone().ok_or(Unavailable::Token)
     }
 }
 
 impl FromCallContext for Option<AccessToken> {
-    fn from_call_context(cx: &CallContext) -> Result<Self, CallToolResult> {
+    fn from_call_context(cx: &CallContext) -> Result<Self, Unavailable> {
         Ok(cx.token.clone())
     }
 }
 
 impl<T: Send + Sync + 'static> FromCallContext for State<T> {
-    fn from_call_context(cx: &CallContext) -> Result<Self, CallToolResult> {
+    fn from_call_context(cx: &CallContext) -> Result<Self, Unavailable> {
         cx.shared.states.get::<T>().map(State).ok_or_else(|| {
             tracing::error!(state = std::any::type_name::<T>(), "state missing");
-            result::error_text("The server is missing state this tool needs.")
+            Unavailable::State
         })
     }
 }
 
 impl FromCallContext for ToolContext {
-    fn from_call_context(cx: &CallContext) -> Result<Self, CallToolResult> {
+    fn from_call_context(cx: &CallContext) -> Result<Self, Unavailable> {
         match &cx.request {
             Some(request) => Ok(ToolContext {
                 request: request.clone(),
             }),
-            None => Err(result::error_text(
-                "This tool needs an MCP request context.",
-            )),
+            None => Err(Unavailable::Request),
         }
     }
 }

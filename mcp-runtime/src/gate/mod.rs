@@ -102,7 +102,7 @@ impl Gate {
         config: GateConfig,
         base_url: &Url,
         endpoint: &Url,
-        catalog: &Catalog,
+        catalog: &Arc<Catalog>,
         verifier: Option<Arc<dyn TokenVerifier>>,
     ) -> Self {
         let origins = Arc::new(Origins::new(base_url, &config.allowed_origins));
@@ -135,8 +135,7 @@ impl Gate {
             challenge,
         });
         gate.step_up = config.step_up.then(|| StepUp {
-            rules: catalog.tool_rules().collect(),
-            hierarchy: catalog.hierarchy().clone(),
+            catalog: catalog.clone(),
         });
         gate
     }

@@ -1,30 +1,34 @@
-//! Step-up mode: a `tools/call` whose token lacks the tool's scopes is
-//! refused at the HTTP layer, before dispatch, with 403
+//! Step-up mode: a request whose token lacks the scopes of what it asks
+//! for (a tool to call, a resource to read, a prompt to get, a completion
+//! of either) is refused at the HTTP layer, before dispatch, with 403
 //! `insufficient_scope` naming the scopes to ask for.
 
-use std::collections::HashMap;
+use std::{borrow::Cow, sync::Arc};
 
 use axum::{extract::Request, http::HeaderMap, response::Response};
-use rmcp::model::ProtocolVersion;
+use rmcp::model::{ProtocolVersion, Reference};
 use serde::Deserialize;
 
 use super::challenge::Challenge;
 use crate::{
-    catalog::scopes::{ScopeDecision, ScopeHierarchy, ScopeRule, decide},
+    catalog::{
+        Catalog,
+        scopes::{ScopeDecision, ScopeRule, decide},
+        surfaces::reference_name,
+    },
     token::AccessToken,
 };
 
-/// Each tool's scope rule, and the hierarchy to judge it with.
+/// The catalog whose rules the check applies.
 pub(crate) struct StepUp {
-    pub(crate) rules: HashMap<&'static str, ScopeRule>,
-    pub(crate) hierarchy: ScopeHierarchy,
+    pub(crate) catalog: Arc<Catalog>,
 }
 
 #[derive(Deserialize)]
 struct Peek<'a> {
     /// Borrowed when it can be; an escaped name (`tools\/call`) is owned.
     #[serde(borrow)]
-    method: Option<std::borrow::Cow<'a, str>>,
+    method: Option<Cow<'a, str>>,
     #[serde(borrow)]
     params: Option<PeekParams<'a>>,
 }
@@ -32,27 +36,57 @@ struct Peek<'a> {
 #[derive(Deserialize)]
 struct PeekParams<'a> {
     #[serde(borrow)]
-    name: Option<std::borrow::Cow<'a, str>>,
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    uri: Option<Cow<'a, str>>,
+    #[serde(rename = "ref")]
+    reference: Option<Reference>,
 }
+
+/// What one request asks for, as far as scopes go.
+#[derive(Debug, PartialEq)]
+enum Target {
+    /// `tools/call`, `prompts/get` (a name) or `resources/read` and
+    /// `resources/subscribe` (a URI).
+    Named { method: String, name: String },
+    /// `completion/complete`.
+    Completion(Reference),
+}
+
+/// The methods whose target has a scope rule.
+const GUARDED: [&str; 5] = [
+    "tools/call",
+    "prompts/get",
+    "resources/read",
+    "resources/subscribe",
+    "completion/complete",
+];
 
 impl StepUp {
     /// The 403 to answer `request` (whose body the gate has read), if its
-    /// token lacks the scopes of the tool it calls.
+    /// token lacks the scopes of what it asks for.
     pub(crate) fn refusal(
         &self,
         request: &Request,
         body: &[u8],
         challenge: &Challenge,
     ) -> Option<Response> {
-        let name = tool_from_headers(request.headers()).unwrap_or_else(|| tool_from_body(body));
-        // Not a tools/call, or an unknown tool: the handler answers.
-        let (tool, rule) = name.as_deref().and_then(|n| self.rules.get_key_value(n))?;
+        let target = match from_headers(request.headers()) {
+            Some(said) => said?,
+            None => from_body(body)?,
+        };
+        // Unknown to the catalog: the handler answers.
+        let (guard, name) = match &target {
+            Target::Named { method, name } => (self.catalog.guard(method, name)?, name.as_str()),
+            Target::Completion(r) => (self.catalog.completion_step_up(r)?, reference_name(r)),
+        };
         let token = request
             .extensions()
             .get::<AccessToken>()
             .expect("the bearer check runs first");
         let held = token.scopes();
-        let ScopeDecision::Refused { missing, message } = decide(rule, held, &self.hierarchy)
+        let ScopeDecision::Refused { missing, message } =
+            decide(&guard.rule, held, self.catalog.hierarchy())
         else {
             return None;
         };
@@ -61,8 +95,8 @@ impl StepUp {
             reason: "insufficient_scope",
             detail: Some(&message),
             about: crate::audit::Subject {
-                kind: "tool",
-                name: tool,
+                kind: guard.kind,
+                name,
             },
             token: Some(token),
             missing: std::slice::from_ref(&missing),
@@ -72,46 +106,70 @@ impl StepUp {
                 .copied(),
         }
         .emit();
-        // Clients before SEP-2350 ask for exactly the challenged scopes, so
-        // the challenge names those held as well as those required.
-        let mut wanted: Vec<&str> = held.iter().map(String::as_str).collect();
-        let required: &[&str] = match rule {
-            ScopeRule::Any(_) => std::slice::from_ref(&missing),
-            rule => rule.scopes(),
-        };
-        for s in required {
-            if !wanted.contains(s) {
-                wanted.push(s);
-            }
-        }
-        Some(challenge.insufficient_scope(&wanted.join(" "), &message))
+        let wanted = wanted(held, &guard.rule, missing);
+        Some(challenge.insufficient_scope(&wanted, &message))
     }
 }
 
-/// The tool a request calls, from the `Mcp-Method`/`Mcp-Name` headers when
-/// the protocol revision makes the transport check them against the body.
-fn tool_from_headers(headers: &HeaderMap) -> Option<Option<String>> {
+/// The challenge's `scope`: clients before SEP-2350 ask for exactly the
+/// challenged scopes, so it names those held as well as those required.
+fn wanted(held: &[String], rule: &ScopeRule, missing: &'static str) -> String {
+    let mut wanted: Vec<&str> = held.iter().map(String::as_str).collect();
+    let required: &[&str] = match rule {
+        ScopeRule::Any(_) => std::slice::from_ref(&missing),
+        rule => rule.scopes(),
+    };
+    for s in required {
+        if !wanted.contains(s) {
+            wanted.push(s);
+        }
+    }
+    wanted.join(" ")
+}
+
+/// What a request asks for, from the `Mcp-Method`/`Mcp-Name` headers when
+/// the protocol revision makes the transport check them against the body:
+/// `Some(None)` when the method has no scope rule, `None` when the body
+/// must be read.
+fn from_headers(headers: &HeaderMap) -> Option<Option<Target>> {
     let version = headers.get("mcp-protocol-version")?.to_str().ok()?;
     if version < ProtocolVersion::STANDARD_HEADERS.as_str() {
         return None;
     }
     let method = headers.get("mcp-method")?.to_str().ok()?;
-    if method != "tools/call" {
+    if !GUARDED.contains(&method) {
         return Some(None);
+    }
+    if method == "completion/complete" || method == "resources/subscribe" {
+        return None; // No `Mcp-Name` for these: read the body
     }
     let name = headers.get("mcp-name")?.to_str().ok()?;
     if name.starts_with("=?") {
         return None; // Base64-wrapped: read the body rather than decode here
     }
-    Some(Some(name.to_owned()))
+    Some(Some(Target::Named {
+        method: method.to_owned(),
+        name: name.to_owned(),
+    }))
 }
 
-/// The tool a request calls, from its body.
-fn tool_from_body(body: &[u8]) -> Option<String> {
-    serde_json::from_slice::<Peek<'_>>(body)
-        .ok()
-        .filter(|p| p.method.as_deref() == Some("tools/call"))
-        .and_then(|p| p.params?.name.map(|n| n.into_owned()))
+/// What a request asks for, from its body.
+fn from_body(body: &[u8]) -> Option<Target> {
+    let peek = serde_json::from_slice::<Peek<'_>>(body).ok()?;
+    let method = peek.method?;
+    let params = peek.params?;
+    match &*method {
+        "completion/complete" => params.reference.map(Target::Completion),
+        "tools/call" | "prompts/get" => Some(Target::Named {
+            name: params.name?.into_owned(),
+            method: method.into_owned(),
+        }),
+        "resources/read" | "resources/subscribe" => Some(Target::Named {
+            name: params.uri?.into_owned(),
+            method: method.into_owned(),
+        }),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -135,7 +193,49 @@ mod props {
     /// The tool name peeked from `body`, and the body as the transport
     /// then gets it (the peek only reads it).
     fn peek(body: Vec<u8>) -> (Option<String>, Bytes) {
-        (tool_from_body(&body), Bytes::from(body))
+        let tool = match from_body(&body) {
+            Some(Target::Named { method, name }) if method == "tools/call" => Some(name),
+            _ => None,
+        };
+        (tool, Bytes::from(body))
+    }
+
+    #[test]
+    fn every_guarded_method_is_seen_in_the_body() {
+        let named = |method: &str, name: &str| Target::Named {
+            method: method.into(),
+            name: name.into(),
+        };
+        let cases = [
+            (
+                json!({"method": "prompts/get", "params": {"name": "p"}}),
+                Some(named("prompts/get", "p")),
+            ),
+            (
+                json!({"method": "resources/read", "params": {"uri": "a://b"}}),
+                Some(named("resources/read", "a://b")),
+            ),
+            (
+                json!({"method": "resources/subscribe", "params": {"uri": "a://b"}}),
+                Some(named("resources/subscribe", "a://b")),
+            ),
+            (
+                json!({"method": "resources/read", "params": {"name": "a://b"}}),
+                None,
+            ),
+            (json!({"method": "resources/list", "params": {}}), None),
+        ];
+        for (body, want) in cases {
+            assert_eq!(from_body(body.to_string().as_bytes()), want, "{body}");
+        }
+        let body = json!({"method": "completion/complete", "params": {
+            "ref": {"type": "ref/prompt", "name": "p"},
+            "argument": {"name": "a", "value": ""}
+        }});
+        assert!(matches!(
+            from_body(body.to_string().as_bytes()),
+            Some(Target::Completion(Reference::Prompt(p))) if p.name == "p"
+        ));
     }
 
     fn json_value() -> impl Strategy<Value = Value> {

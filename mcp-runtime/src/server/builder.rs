@@ -16,9 +16,10 @@ use crate::{
     auth::{AuthProvider, AuthSettings, Authentication, Site},
     catalog::{
         Catalog, CatalogBuilder,
+        access::Guarded,
         prompt::{self, PromptArgs},
         resource,
-        scopes::ScopeHierarchy,
+        scopes::{ScopeHierarchy, ScopeRule},
         tool::ToolHandle,
         uri_template::UriParams,
     },
@@ -218,13 +219,20 @@ impl McpServerBuilder {
     }
 
     /// Serves a resource: `resource` is listed by `resources/list` as given,
-    /// and `read` answers `resources/read` for its URI.
+    /// and `read` answers `resources/read` for its URI, to callers whose
+    /// token satisfies `rule`. This is the dynamic form of
+    /// [`#[resource]`](crate::resource); as there, every resource has a rule
+    /// ([`ScopeRule::Public`] opens it on purpose).
     ///
-    /// `read` runs with the caller's token visible to
-    /// [`get_access_token`](crate::get_access_token); resources have no scope
-    /// rule of their own, so check scopes there if a resource needs them.
-    /// A URI that no resource or [template](Self::resource_template) serves is
-    /// answered with `-32002` (resource not found).
+    /// A caller refused by `rule` gets the JSON-RPC error
+    /// [`FORBIDDEN`](crate::scopes::FORBIDDEN) (`-32003`,
+    /// ``Insufficient permissions: `hr:read` scope required.``), or in
+    /// [step-up mode](Self::step_up) an HTTP 403 `insufficient_scope`
+    /// challenge; with [`conceal_refusals`](Self::conceal_refusals), the
+    /// not-found error instead. `read` runs with the caller's token visible
+    /// to [`get_access_token`](crate::get_access_token). A URI that no
+    /// resource or [template](Self::resource_template) serves is answered
+    /// with `-32002` (resource not found).
     ///
     /// `resources/subscribe` and `resources/unsubscribe` for a served URI are
     /// acknowledged, but the `subscribe` capability is not advertised and no
@@ -233,7 +241,7 @@ impl McpServerBuilder {
     /// listing never changes (no `listChanged`).
     ///
     /// ```
-    /// use mcp_runtime::McpServer;
+    /// use mcp_runtime::{McpServer, ScopeRule};
     /// use mcp_runtime::rmcp::model::{ReadResourceResult, Resource, ResourceContents};
     ///
     /// let server = McpServer::builder()
@@ -241,6 +249,7 @@ impl McpServerBuilder {
     ///         Resource::new("docs://readme", "readme")
     ///             .with_description("How to use this server.")
     ///             .with_mime_type("text/markdown"),
+    ///         ScopeRule::All(&["docs:read"]),
     ///         |request| async move {
     ///             Ok(ReadResourceResult::new(vec![
     ///                 ResourceContents::text("# Hello", request.uri).with_mime_type("text/markdown"),
@@ -250,14 +259,20 @@ impl McpServerBuilder {
     ///     .build()
     ///     .unwrap();
     /// ```
-    pub fn resource<F, Fut>(mut self, resource: rmcp::model::Resource, read: F) -> Self
+    pub fn resource<F, Fut>(
+        mut self,
+        resource: rmcp::model::Resource,
+        rule: ScopeRule,
+        read: F,
+    ) -> Self
     where
         F: Fn(ReadResourceRequestParams) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<ReadResourceResult, ErrorData>> + Send + 'static,
     {
+        let read = resource::read_fn(read);
         self.catalog
             .resources
-            .push((resource, resource::read_fn(read)));
+            .push(resource::Declared::Resource(resource, rule, read));
         self
     }
 
@@ -269,11 +284,12 @@ impl McpServerBuilder {
     /// Only simple `{name}` variables (RFC 6570 level 1) are supported; each
     /// matches one or more characters other than `/`, `?` and `#`, and its
     /// value is percent-decoded. [`build`](Self::build) refuses other
-    /// templates. Templates are tried in the order they were added.
-    /// Otherwise as [`resource`](Self::resource).
+    /// templates. Templates are tried in the order they were added, after
+    /// those declared with [`#[resource_template]`](crate::resource_template).
+    /// Otherwise as [`resource`](Self::resource), `rule` included.
     ///
     /// ```
-    /// use mcp_runtime::McpServer;
+    /// use mcp_runtime::{McpServer, ScopeRule};
     /// use mcp_runtime::rmcp::model::{ReadResourceResult, ResourceContents, ResourceTemplate};
     ///
     /// let server = McpServer::builder()
@@ -281,6 +297,7 @@ impl McpServerBuilder {
     ///         ResourceTemplate::new("todo://items/{id}", "todo-item")
     ///             .with_description("One todo item, as JSON.")
     ///             .with_mime_type("application/json"),
+    ///         ScopeRule::All(&["todo:read"]),
     ///         |request, vars| async move {
     ///             let body = serde_json::json!({ "id": vars["id"], "done": false });
     ///             Ok(ReadResourceResult::new(vec![
@@ -295,20 +312,24 @@ impl McpServerBuilder {
     pub fn resource_template<F, Fut>(
         mut self,
         template: rmcp::model::ResourceTemplate,
+        rule: ScopeRule,
         read: F,
     ) -> Self
     where
         F: Fn(ReadResourceRequestParams, UriParams) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<ReadResourceResult, ErrorData>> + Send + 'static,
     {
+        let read = resource::template_fn(read);
         self.catalog
-            .templates
-            .push((template, resource::template_fn(read)));
+            .resources
+            .push(resource::Declared::Template(template, rule, read));
         self
     }
 
     /// Serves a prompt: `prompt` is listed by `prompts/list` as given, and
-    /// `get` answers `prompts/get` for its name.
+    /// `get` answers `prompts/get` for its name, to callers whose token
+    /// satisfies `rule` (refusals as for [`resource`](Self::resource)). This
+    /// is the dynamic form of [`#[prompt]`](crate::prompt).
     ///
     /// `get` receives the arguments as strings by name. A call that lacks an
     /// argument the prompt declares `required`, or that sends a non-string
@@ -317,7 +338,7 @@ impl McpServerBuilder {
     /// to [`get_access_token`](crate::get_access_token).
     ///
     /// ```
-    /// use mcp_runtime::McpServer;
+    /// use mcp_runtime::{McpServer, ScopeRule};
     /// use mcp_runtime::rmcp::model::{GetPromptResult, Prompt, PromptArgument, PromptMessage, Role};
     ///
     /// let server = McpServer::builder()
@@ -327,6 +348,7 @@ impl McpServerBuilder {
     ///             Some("Asks for a code review."),
     ///             Some(vec![PromptArgument::new("language").with_required(true)]),
     ///         ),
+    ///         ScopeRule::Public,
     ///         |_request, args| async move {
     ///             let text = format!("Review this {} code for bugs.", args["language"]);
     ///             Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]))
@@ -335,12 +357,15 @@ impl McpServerBuilder {
     ///     .build()
     ///     .unwrap();
     /// ```
-    pub fn prompt<F, Fut>(mut self, prompt: rmcp::model::Prompt, get: F) -> Self
+    pub fn prompt<F, Fut>(mut self, prompt: rmcp::model::Prompt, rule: ScopeRule, get: F) -> Self
     where
         F: Fn(GetPromptRequestParams, PromptArgs) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<GetPromptResult, ErrorData>> + Send + 'static,
     {
-        self.catalog.prompts.push((prompt, prompt::prompt_fn(get)));
+        let handler = prompt::prompt_fn(get);
+        self.catalog
+            .prompts
+            .push((prompt, Guarded { rule, handler }));
         self
     }
 
@@ -348,6 +373,13 @@ impl McpServerBuilder {
     /// and resource templates) with `complete`, and advertises the
     /// `completions` capability. Without it the method is not offered. A
     /// second call replaces the first.
+    ///
+    /// A completion is scoped by what it completes: `complete` runs only for
+    /// a caller who may get the prompt, or read through the resource
+    /// template, that the request's `ref` names; others are refused as
+    /// [`resource`](Self::resource) describes (with
+    /// [`conceal_refusals`](Self::conceal_refusals), they get no values).
+    /// A `ref` naming nothing served is `-32602`.
     ///
     /// ```
     /// use mcp_runtime::McpServer;
@@ -388,6 +420,19 @@ impl McpServerBuilder {
     /// An authorization server to advertise in the protected resource metadata.
     pub fn authorization_server(mut self, issuer: impl Into<String>) -> Self {
         self.gate.authorization_servers.push(issuer.into());
+        self
+    }
+
+    /// Answers a refused `resources/read`, `prompts/get` or
+    /// `completion/complete` exactly as if the resource or prompt did not
+    /// exist (`-32002`, `Unknown prompt`, no completion values), for servers
+    /// where an item's existence is itself sensitive (`hr://employees/42`).
+    /// Off by default: the `-32003` refusal tells an honest client which
+    /// scope to ask for. In [step-up mode](Self::step_up) these surfaces then
+    /// get no 403 either (a 403 would tell the item exists); tools are
+    /// unaffected. Refusals are audited either way.
+    pub fn conceal_refusals(mut self, on: bool) -> Self {
+        self.catalog.conceal_refusals = on;
         self
     }
 
@@ -605,9 +650,10 @@ impl McpServerBuilder {
         }
         let (description, verifier) = authentication.unzip();
         let endpoint = site.endpoint();
+        let catalog = Arc::new(catalog);
         let gate = Gate::build(gate, &base_url, &endpoint, &catalog, verifier);
         Ok(McpServer {
-            catalog: Arc::new(catalog),
+            catalog,
             gate: Arc::new(gate),
             served: Arc::new(Served {
                 endpoint,

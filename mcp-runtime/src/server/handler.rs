@@ -7,9 +7,9 @@ use std::sync::Arc;
 use rmcp::{
     ErrorData, RoleServer, ServerHandler,
     model::{
-        CallToolRequestParams, CallToolResponse, CompleteRequestMethod, CompleteRequestParams,
-        CompleteResult, CustomRequest, CustomResult, ErrorCode, GetPromptRequestMethod,
-        GetPromptRequestParams, GetPromptResponse, ListPromptsRequestMethod, ListPromptsResult,
+        CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
+        CustomRequest, CustomResult, ErrorCode, GetPromptRequestMethod, GetPromptRequestParams,
+        GetPromptResponse, ListPromptsRequestMethod, ListPromptsResult,
         ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
         ListResourcesRequestMethod, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
         ReadResourceRequestMethod, ReadResourceRequestParams, ReadResourceResponse, ServerConfig,
@@ -22,10 +22,7 @@ use rmcp::{
 use serde_json::Value;
 
 use crate::{
-    catalog::{
-        Catalog, prompt,
-        resource::{Resources, not_found},
-    },
+    catalog::{Catalog, resource::Resources},
     token::{AccessToken, CURRENT_TOKEN},
 };
 
@@ -49,16 +46,19 @@ impl Handler {
     }
 
     /// `resources/subscribe` and `resources/unsubscribe`: acknowledged for a
-    /// served URI, with nothing to remember (see `McpServerBuilder::resource`).
-    fn acknowledge<M: rmcp::model::ConstString>(&self, uri: &str) -> Result<(), ErrorData> {
-        if !self.resources::<M>()?.serves(uri) {
-            return Err(not_found(uri));
-        }
-        tracing::debug!(
-            uri,
-            "{} acknowledged (stateless: no updates are sent)",
-            M::VALUE
-        );
+    /// URI the caller may read, with nothing to remember (see
+    /// `McpServerBuilder::resource`).
+    fn acknowledge<M: rmcp::model::ConstString>(
+        &self,
+        uri: String,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.resources::<M>()?;
+        let token = token_of(&context);
+        let request = ReadResourceRequestParams::new(uri);
+        // Checked only: the read is never run.
+        drop(self.0.read_resource(request, token, Some(context))?);
+        tracing::debug!("{} acknowledged (stateless: no updates are sent)", M::VALUE);
         Ok(())
     }
 }
@@ -177,11 +177,13 @@ impl ServerHandler for Handler {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
+        self.resources::<ReadResourceRequestMethod>()?;
+        let token = token_of(&context);
         let read = self
-            .resources::<ReadResourceRequestMethod>()?
-            .read(request)?;
+            .0
+            .read_resource(request, token.clone(), Some(context))?;
         CURRENT_TOKEN
-            .scope(token_of(&context), read)
+            .scope(token, read)
             .await
             .map(ReadResourceResponse::from)
     }
@@ -190,18 +192,18 @@ impl ServerHandler for Handler {
     async fn subscribe(
         &self,
         request: SubscribeRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        self.acknowledge::<SubscribeRequestMethod>(&request.uri)
+        self.acknowledge::<SubscribeRequestMethod>(request.uri, context)
     }
 
     #[allow(deprecated)] // legacy-only in rmcp; what clients of 2025-11-25 send
     async fn unsubscribe(
         &self,
         request: UnsubscribeRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        self.acknowledge::<UnsubscribeRequestMethod>(&request.uri)
+        self.acknowledge::<UnsubscribeRequestMethod>(request.uri, context)
     }
 
     async fn list_prompts(
@@ -220,12 +222,13 @@ impl ServerHandler for Handler {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        let Some(prompts) = self.0.prompts() else {
+        if self.0.prompts().is_none() {
             return Err(ErrorData::method_not_found::<GetPromptRequestMethod>());
-        };
-        let get = prompt::get(prompts, request)?;
+        }
+        let token = token_of(&context);
+        let get = self.0.get_prompt(request, token.clone(), Some(context))?;
         CURRENT_TOKEN
-            .scope(token_of(&context), get)
+            .scope(token, get)
             .await
             .map(GetPromptResponse::from)
     }
@@ -235,12 +238,9 @@ impl ServerHandler for Handler {
         request: CompleteRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
-        let Some(complete) = self.0.completion() else {
-            return Err(ErrorData::method_not_found::<CompleteRequestMethod>());
-        };
-        CURRENT_TOKEN
-            .scope(token_of(&context), complete(request))
-            .await
+        let token = token_of(&context);
+        let complete = self.0.complete(request, token.clone(), Some(context))?;
+        CURRENT_TOKEN.scope(token, complete).await
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

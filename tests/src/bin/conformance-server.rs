@@ -19,7 +19,7 @@
 use std::{process::ExitCode, time::Duration};
 
 use mcp_runtime::{
-    Args, McpServer, McpServerBuilder, ToolContext, ToolError,
+    Args, McpServer, McpServerBuilder, ScopeRule, ToolContext, ToolError,
     rmcp::model::{
         CallToolResult, CompleteRequestParams, CompleteResult, CompletionInfo, ContentBlock,
         GetPromptResult, ProgressNotificationParam, Prompt, PromptArgument, PromptMessage,
@@ -186,6 +186,7 @@ fn with_resources_and_prompts(builder: McpServerBuilder) -> McpServerBuilder {
             Resource::new("test://static-text", "static-text")
                 .with_description("A static text resource")
                 .with_mime_type("text/plain"),
+            ScopeRule::Public,
             |request| async move {
                 Ok(ReadResourceResult::new(vec![ResourceContents::text(
                     "This is the content of the static text resource.",
@@ -197,6 +198,7 @@ fn with_resources_and_prompts(builder: McpServerBuilder) -> McpServerBuilder {
             Resource::new("test://static-binary", "static-binary")
                 .with_description("A static binary resource (a 1x1 PNG)")
                 .with_mime_type("image/png"),
+            ScopeRule::Public,
             |request| async move {
                 Ok(ReadResourceResult::new(vec![
                     ResourceContents::blob(PNG_1X1, request.uri).with_mime_type("image/png"),
@@ -207,6 +209,7 @@ fn with_resources_and_prompts(builder: McpServerBuilder) -> McpServerBuilder {
             Resource::new("test://watched-resource", "watched-resource")
                 .with_description("A resource clients subscribe to (it never changes)")
                 .with_mime_type("text/plain"),
+            ScopeRule::Public,
             |request| async move {
                 Ok(ReadResourceResult::new(vec![ResourceContents::text(
                     "This resource is watched.",
@@ -218,6 +221,7 @@ fn with_resources_and_prompts(builder: McpServerBuilder) -> McpServerBuilder {
             ResourceTemplate::new("test://template/{id}/data", "template-data")
                 .with_description("Data for an id, as JSON")
                 .with_mime_type("application/json"),
+            ScopeRule::Public,
             |request, vars| async move {
                 let id = &vars["id"];
                 let body =
@@ -234,6 +238,7 @@ fn with_resources_and_prompts(builder: McpServerBuilder) -> McpServerBuilder {
                 Some("A simple prompt without arguments"),
                 None,
             ),
+            ScopeRule::Public,
             |_, _| async {
                 Ok(GetPromptResult::new(vec![PromptMessage::new_text(
                     Role::User,
@@ -254,6 +259,7 @@ fn with_resources_and_prompts(builder: McpServerBuilder) -> McpServerBuilder {
                         .with_required(true),
                 ]),
             ),
+            ScopeRule::Public,
             |_, args| async move {
                 let text = format!(
                     "Prompt with arguments: arg1='{}', arg2='{}'",
@@ -275,6 +281,7 @@ fn with_resources_and_prompts(builder: McpServerBuilder) -> McpServerBuilder {
                         .with_required(true),
                 ]),
             ),
+            ScopeRule::Public,
             |_, args| async move {
                 let embedded = ResourceContents::text(
                     "Embedded resource content for testing.",
@@ -295,6 +302,7 @@ fn with_resources_and_prompts(builder: McpServerBuilder) -> McpServerBuilder {
                 Some("A prompt with an image"),
                 None,
             ),
+            ScopeRule::Public,
             |_, _| async {
                 Ok(GetPromptResult::new(vec![
                     PromptMessage::new(Role::User, ContentBlock::image(PNG_1X1, "image/png")),

@@ -19,6 +19,8 @@ use crate::catalog::{
 };
 pub use crate::{
     catalog::{
+        prompt::{PromptDef, PromptRegistration},
+        resource::{Described, ResourceDef, ResourceRegistration},
         result::{OutputSchema, ViaJsonSchema, WithoutSchema},
         scopes::ScopeRule,
         tool::{
@@ -76,9 +78,9 @@ pub fn arguments<T: DeserializeOwned>(cx: &mut CallContext) -> Result<T, CallToo
         .map_err(|e| result::error_text(format!("Invalid arguments for tool `{}`: {e}", cx.tool)))
 }
 
-/// An injected parameter.
+/// An injected parameter of a tool.
 pub fn inject<T: FromCallContext>(cx: &CallContext) -> Result<T, CallToolResult> {
-    T::from_call_context(cx)
+    T::from_call_context(cx).map_err(|u| result::error_text(u.message("tool")))
 }
 
 /// A value a tool can return as structured content.
@@ -183,3 +185,6 @@ pub async fn invoke(
     let cx = CallContext::new(def.name, arguments, token, shared, None);
     crate::catalog::tool::run(def, cx).await
 }
+
+mod items;
+pub use items::*;
