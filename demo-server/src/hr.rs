@@ -1,7 +1,7 @@
 //! HR and finance (resource isolation): `hr:*` tools read only the employee
 //! directory, `finance:*` tools only payroll and expenses.
 
-use mcp_runtime::{AccessToken, State, ToolError, tool};
+use mcp_runtime::{AccessToken, State, ToolError, resource_template, tool};
 use rusqlite::{OptionalExtension, Row, params};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -64,6 +64,25 @@ pub fn get_employee(db: State<Db>, id: i64) -> Result<Employee, Failure> {
         .query_row(&format!("{EMPLOYEE} WHERE id = ?1"), [id], employee)
         .optional()?
         .ok_or_else(|| employee_not_found(id))
+}
+
+/// One employee's directory entry, as JSON (the resource form of
+/// `get_employee`).
+#[resource_template(
+    uri = "hr://employees/{id}",
+    scope = "hr:read",
+    name = "employee",
+    mime_type = "application/json"
+)]
+pub fn employee_record(db: State<Db>, id: String) -> Result<Option<Employee>, Failure> {
+    // Not a number: no such employee, as for an unknown number.
+    let Ok(id) = id.parse::<i64>() else {
+        return Ok(None);
+    };
+    Ok(db
+        .conn()
+        .query_row(&format!("{EMPLOYEE} WHERE id = ?1"), [id], employee)
+        .optional()?)
 }
 
 fn employee_not_found(id: i64) -> Failure {

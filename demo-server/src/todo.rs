@@ -1,7 +1,7 @@
 //! Todo items (read/write split): `todo:read` lists, `todo:write` changes.
 //! Every item belongs to the token's subject; nobody sees another's items.
 
-use mcp_runtime::{AccessToken, State, ToolError, tool};
+use mcp_runtime::{AccessToken, State, ToolError, prompt, resource, tool};
 use rusqlite::{OptionalExtension, Row, params};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -102,6 +102,54 @@ pub fn list_todos(
         .query_map(params![token.subject(), include_done.unwrap_or(true)], todo)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(TodoList { todos })
+}
+
+/// The caller's own todo items, as JSON (the resource form of `list_todos`).
+#[resource(
+    uri = "todo://items",
+    scope = "todo:read",
+    name = "my-todos",
+    mime_type = "application/json"
+)]
+pub fn todo_items(token: AccessToken, db: State<Db>) -> Result<TodoList, Failure> {
+    list_todos(token, db, None)
+}
+
+/// Plan the caller's day from their open todo items.
+///
+/// # Arguments
+/// * `focus` - What matters most today (at most 200 characters).
+#[prompt(scope = "todo:read", title = "Plan my day")]
+pub fn plan_my_day(
+    token: AccessToken,
+    db: State<Db>,
+    focus: Option<String>,
+) -> Result<String, Failure> {
+    let focus = focus.unwrap_or_default();
+    if focus.chars().count() > 200 {
+        return Err(ToolError::new("`focus` is at most 200 characters.").into());
+    }
+    let open = list_todos(token, db, Some(false))?.todos;
+    let mut text = String::from("Plan my day. My open todo items:\n");
+    if open.is_empty() {
+        text.push_str("(none)\n");
+    }
+    for t in &open {
+        let due = t
+            .due
+            .as_deref()
+            .map(|d| format!(" (due {d})"))
+            .unwrap_or_default();
+        text.push_str(&format!("- {}{due}\n", t.title));
+    }
+    if !focus.trim().is_empty() {
+        text.push_str(&format!(
+            "Above all, today I want to focus on: {}\n",
+            focus.trim()
+        ));
+    }
+    text.push_str("Order them into a realistic schedule and say what to postpone.");
+    Ok(text)
 }
 
 /// Create a todo item for the caller (up to 1000 items each, by default).
