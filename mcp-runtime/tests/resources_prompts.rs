@@ -616,3 +616,78 @@ async fn step_up_mode_refuses_these_surfaces_with_a_403_challenge() {
     .await;
     assert_eq!(v["error"]["code"], -32002, "{v}");
 }
+
+/// Visible to anyone the server admits.
+#[mcp_runtime::tool(public)]
+fn open_tool() {}
+
+/// Needs `finance:read`.
+#[mcp_runtime::tool(scope = "finance:read")]
+fn finance_tool() {}
+
+/// The names (or URIs) a listing answers.
+fn names(v: &Value, list: &str, key: &str) -> Vec<String> {
+    v["result"][list]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .map(|i| i[key].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn filtered_listings_show_only_what_the_caller_may_use() {
+    let filter = |b: McpServerBuilder| b.filter_listings(true);
+    let list = |token: &'static str, method: &'static str| async move {
+        rpc_with(scoped(filter), method, json!({}), Some(token)).await
+    };
+    let v = list("nobody", "resources/list").await;
+    assert_eq!(
+        names(&v, "resources", "uri"),
+        ["test://hello", "test://whoami"]
+    );
+    let v = list("reader", "resources/list").await;
+    assert_eq!(
+        names(&v, "resources", "uri"),
+        ["test://hello", "test://whoami"],
+        "payroll needs finance:read too"
+    );
+    let v = list("nobody", "resources/templates/list").await;
+    assert_eq!(
+        names(&v, "resourceTemplates", "uriTemplate"),
+        ["test://items/{id}/notes/{note}"]
+    );
+    let v = list("reader", "resources/templates/list").await;
+    assert_eq!(
+        names(&v, "resourceTemplates", "uriTemplate"),
+        ["test://items/{id}/notes/{note}", "hr://employees/{id}"]
+    );
+    let v = list("nobody", "prompts/list").await;
+    assert_eq!(names(&v, "prompts", "name"), ["greet"]);
+    let v = list("reader", "prompts/list").await;
+    assert_eq!(names(&v, "prompts", "name"), ["greet", "plan"]);
+    let v = list("reader", "tools/list").await;
+    assert_eq!(names(&v, "tools", "name"), ["open_tool"]);
+
+    // Hidden is not unknown: using it still gets the refusal.
+    let v = rpc_with(
+        scoped(filter),
+        "resources/read",
+        json!({"uri": "hr://payroll"}),
+        Some("reader"),
+    )
+    .await;
+    assert_eq!(v["error"]["code"], -32003, "{v}");
+    let v = rpc_with(
+        scoped(filter),
+        "tools/call",
+        json!({"name": "finance_tool", "arguments": {}}),
+        Some("reader"),
+    )
+    .await;
+    assert_eq!(v["result"]["isError"], true, "{v}");
+
+    // Unfiltered (the default), everything is listed to everyone.
+    let v = rpc_with(scoped(|b| b), "tools/list", json!({}), Some("nobody")).await;
+    assert_eq!(names(&v, "tools", "name"), ["finance_tool", "open_tool"]);
+}

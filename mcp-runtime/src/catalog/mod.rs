@@ -52,6 +52,8 @@ pub(crate) struct CatalogBuilder {
     pub(crate) tool_timeout: Option<std::time::Duration>,
     /// Answer a refused read, prompt or completion as if it did not exist.
     pub(crate) conceal_refusals: bool,
+    /// List only what the caller may use.
+    pub(crate) filter_listings: bool,
 }
 
 impl Default for CatalogBuilder {
@@ -69,6 +71,7 @@ impl Default for CatalogBuilder {
             hierarchy: ScopeHierarchy::default(),
             tool_timeout: Some(tool::DEFAULT_TOOL_TIMEOUT),
             conceal_refusals: false,
+            filter_listings: false,
         }
     }
 }
@@ -83,6 +86,7 @@ pub(crate) struct Catalog {
     shared: Arc<Shared>,
     info: ServerConfig,
     conceal_refusals: bool,
+    filter_listings: bool,
 }
 
 impl Catalog {
@@ -119,6 +123,7 @@ impl Catalog {
             }),
             info,
             conceal_refusals: b.conceal_refusals,
+            filter_listings: b.filter_listings,
         })
     }
 

@@ -13,9 +13,10 @@ use rmcp::{
 use super::{
     Catalog,
     access::{self, Caller, Item},
+    listing::{Listed, Listing},
     prompt::{self, PromptFuture},
     resource::{ReadFuture, not_found},
-    scopes::ScopeRule,
+    scopes::{ScopeDecision, ScopeRule, decide},
     tool::CallContext,
 };
 use crate::{future::BoxFuture, token::AccessToken};
@@ -29,6 +30,28 @@ pub(crate) struct Guard {
 }
 
 impl Catalog {
+    /// What a `*/list` request answers a caller holding `token`: every item
+    /// of `listing`, or, when listings are filtered, those whose rule (from
+    /// `rule_of`) the caller's scopes satisfy.
+    pub(crate) fn visible<T: Listed, H>(
+        &self,
+        listing: &Listing<T, H>,
+        rule_of: impl Fn(&H) -> ScopeRule,
+        token: Option<&AccessToken>,
+    ) -> Vec<T> {
+        if !self.filter_listings {
+            return listing.items().to_vec();
+        }
+        let held = token.map(|t| t.scopes()).unwrap_or_default();
+        listing
+            .iter()
+            .filter(|(_, h)| {
+                decide(&rule_of(h), held, &self.shared.hierarchy) == ScopeDecision::Allowed
+            })
+            .map(|(item, _)| item.clone())
+            .collect()
+    }
+
     /// The context handlers get, for a caller holding `token`.
     fn context(
         &self,

@@ -436,6 +436,33 @@ impl McpServerBuilder {
         self
     }
 
+    /// Lists only what the caller may use: `tools/list`,
+    /// `resources/list`, `resources/templates/list` and `prompts/list` leave
+    /// out every item whose scope rule the caller's token does not satisfy
+    /// (the hierarchy applied). Calling a hidden item still gets the scope
+    /// refusal, never "unknown", so filtering hides nothing an honest
+    /// client could not learn by asking; it keeps a model from being shown
+    /// tools it cannot use.
+    ///
+    /// Off by default: clients (and people reviewing a server) then see the
+    /// whole surface, and a refusal says which scope to ask for, which is
+    /// what step-up relies on. Turn it on when callers hold very different
+    /// scopes and the full list would mislead (a model offered an admin tool
+    /// it can never call tends to try it), or when the names themselves are
+    /// sensitive; a client then sees new items appear only after it gets a
+    /// broader token.
+    ///
+    /// ```
+    /// use mcp_runtime::McpServer;
+    ///
+    /// let server = McpServer::builder().filter_listings(true).build().unwrap();
+    /// # let _ = server;
+    /// ```
+    pub fn filter_listings(mut self, on: bool) -> Self {
+        self.catalog.filter_listings = on;
+        self
+    }
+
     /// The advertised `scopes_supported` (default: every scope the tools name).
     pub fn scopes_supported<S: Into<String>>(
         mut self,

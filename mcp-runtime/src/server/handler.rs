@@ -128,11 +128,11 @@ impl ServerHandler for Handler {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(
-            self.0.tools().items().to_vec(),
-        ))
+        let token = token_of(&context);
+        let tools = self.0.visible(self.0.tools(), |d| d.scopes, token.as_ref());
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     /// Accepted so clients that set a level first keep working; the transport
@@ -151,25 +151,25 @@ impl ServerHandler for Handler {
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
         let resources = &self.resources::<ListResourcesRequestMethod>()?.resources;
-        Ok(ListResourcesResult::with_all_items(
-            resources.items().to_vec(),
-        ))
+        let token = token_of(&context);
+        let resources = self.0.visible(resources, |g| g.rule, token.as_ref());
+        Ok(ListResourcesResult::with_all_items(resources))
     }
 
     async fn list_resource_templates(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
         let templates = &self
             .resources::<ListResourceTemplatesRequestMethod>()?
             .templates;
-        Ok(ListResourceTemplatesResult::with_all_items(
-            templates.items().to_vec(),
-        ))
+        let token = token_of(&context);
+        let templates = self.0.visible(templates, |g| g.rule, token.as_ref());
+        Ok(ListResourceTemplatesResult::with_all_items(templates))
     }
 
     async fn read_resource(
@@ -209,12 +209,14 @@ impl ServerHandler for Handler {
     async fn list_prompts(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        match self.0.prompts() {
-            Some(p) => Ok(ListPromptsResult::with_all_items(p.items().to_vec())),
-            None => Err(ErrorData::method_not_found::<ListPromptsRequestMethod>()),
-        }
+        let Some(prompts) = self.0.prompts() else {
+            return Err(ErrorData::method_not_found::<ListPromptsRequestMethod>());
+        };
+        let token = token_of(&context);
+        let prompts = self.0.visible(prompts, |g| g.rule, token.as_ref());
+        Ok(ListPromptsResult::with_all_items(prompts))
     }
 
     async fn get_prompt(
