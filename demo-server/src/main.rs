@@ -136,6 +136,13 @@ struct Cli {
 enum Command {
     /// Serve the MCP endpoint (the default).
     Serve,
+    /// Print the permission model: every tool, resource and prompt, and the
+    /// scopes it needs (the hierarchy applied).
+    Permissions {
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a token from the development issuer.
     Token {
         /// Scopes to grant, space- or comma-separated; repeatable.
@@ -262,12 +269,50 @@ fn run(cli: Cli) -> Result<(), String> {
             subject,
             ttl,
         }) => print_token(&cli, scope, subject, *ttl),
+        Some(Command::Permissions { json }) => print_permissions(&cli, *json),
         Some(Command::Serve) | None => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(|e| e.to_string())?
             .block_on(serve(cli)),
     }
+}
+
+fn print_permissions(cli: &Cli, json: bool) -> Result<(), String> {
+    // The model does not depend on the data: an empty in-memory database.
+    let db = Db::open(std::path::Path::new(":memory:"))?;
+    let server = with_state(
+        cli.builder().map_err(|e| e.to_string())?,
+        db,
+        System::new(),
+        cli,
+    )
+    .build()
+    .map_err(|e| e.to_string())?;
+    let permissions = server.permissions();
+    let text = if json {
+        serde_json::to_string_pretty(&permissions).map_err(|e| e.to_string())? + "\n"
+    } else {
+        permissions.to_string()
+    };
+    // A closed pipe (`| head`) is the reader's choice, not an error.
+    match std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.to_string()),
+        _ => Ok(()),
+    }
+}
+
+/// What the tools, resources and prompts take with `State<T>`.
+fn with_state(
+    builder: mcp_runtime::McpServerBuilder,
+    db: Db,
+    system: System,
+    cli: &Cli,
+) -> mcp_runtime::McpServerBuilder {
+    builder
+        .state(db)
+        .state(system)
+        .state(TodoQuota(cli.todo_quota))
 }
 
 fn print_token(cli: &Cli, scopes: &[String], subject: &str, ttl: u64) -> Result<(), String> {
@@ -325,10 +370,7 @@ async fn serve(mut cli: Cli) -> Result<(), String> {
     let builder = cli.builder().map_err(|e| e.to_string())?.auth(settings);
     builder.effective_base_url().map_err(|e| e.to_string())?;
     let db = Db::open(&cli.db)?;
-    let server = builder
-        .state(db)
-        .state(system)
-        .state(TodoQuota(cli.todo_quota))
+    let server = with_state(builder, db, system, &cli)
         .build()
         .map_err(|e| e.to_string())?;
     let listener = match listener {

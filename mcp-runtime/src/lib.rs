@@ -102,6 +102,8 @@ pub use mcp_macros::resource;
 pub use mcp_macros::resource_template;
 
 // Scopes.
+/// A server's permission model, for review.
+pub use catalog::permissions::{Permission, Permissions, Requirement};
 /// Scope rules, hierarchies and the scope decision.
 pub use catalog::scopes;
 /// Scopes that imply others.

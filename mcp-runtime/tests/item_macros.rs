@@ -231,3 +231,41 @@ async fn each_rule_is_enforced() {
     let v = rpc("resources/read", json!({"uri": "me://name"}), "plain").await;
     assert_eq!(v["result"]["contents"][0]["text"], "pat");
 }
+
+#[test]
+fn the_permission_model_names_every_item_and_rule() {
+    let server = McpServer::builder()
+        .state(Directory { people: vec![] })
+        .scope_hierarchy(mcp_runtime::ScopeHierarchy::new().with_chain(["hr:admin", "hr:read"]))
+        .build()
+        .unwrap();
+    let table = server.permissions().to_string();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "KIND               NAME              RULE                              HINTS",
+            "resource           hr://people       hr:read (or hr:admin)",
+            "resource           img://dot         img:read or img:admin",
+            "resource           me://name         public",
+            "resource_template  hr://people/{id}  hr:read (or hr:admin) and hr:pii",
+            "prompt             ask_about         hr:read (or hr:admin)",
+            "prompt             hello             public",
+        ],
+        "{table}"
+    );
+    let json = serde_json::to_value(server.permissions()).unwrap();
+    assert_eq!(
+        json["items"][3],
+        json!({
+            "kind": "resource_template",
+            "name": "hr://people/{id}",
+            "rule": "all_of",
+            "scopes": [
+                {"scope": "hr:read", "granted_by": ["hr:admin"]},
+                {"scope": "hr:pii", "granted_by": []},
+            ],
+            "hints": [],
+        })
+    );
+}

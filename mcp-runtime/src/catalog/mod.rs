@@ -5,6 +5,7 @@
 
 pub(crate) mod access;
 pub(crate) mod listing;
+pub(crate) mod permissions;
 pub(crate) mod prompt;
 pub(crate) mod resource;
 pub(crate) mod result;

@@ -100,6 +100,18 @@ impl ScopeHierarchy {
         false
     }
 
+    /// Every other scope whose holder is granted `scope`, sorted.
+    pub fn implied_by(&self, scope: &str) -> Vec<String> {
+        let mut by: Vec<String> = self
+            .implies
+            .keys()
+            .filter(|k| *k != scope && self.grants(std::slice::from_ref(*k), scope))
+            .cloned()
+            .collect();
+        by.sort();
+        by
+    }
+
     /// `held` plus every scope it implies, sorted.
     pub fn expand(&self, held: &[String]) -> BTreeSet<String> {
         let mut out = BTreeSet::new();

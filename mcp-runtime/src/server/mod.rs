@@ -132,6 +132,15 @@ impl McpServer {
         self.catalog.tools().get(name).map(|(_, d)| d.scopes)
     }
 
+    /// The permission model: every tool, resource, resource template and
+    /// prompt, its scope rule with the hierarchy applied, and a tool's
+    /// hints. Print it (a text table) or serialise it (JSON) to review who
+    /// may do what; snapshot it in a test so that a changed rule shows up in
+    /// review like a changed schema.
+    pub fn permissions(&self) -> crate::Permissions {
+        self.catalog.permissions()
+    }
+
     /// Calls a tool in process, as a client with `token` would (scope check
     /// included): handy in tests.
     ///
