@@ -390,6 +390,63 @@ async function clientCredentials() {
 }
 
 // -------------------------------------------------------------------------------------------------
+// 5. Resources, templates and prompts are scoped like tools. The user approves only todo:read:
+//    todo://items and plan_my_day (todo:read) work, hr://employees/{id} (hr:read) is refused with
+//    the JSON-RPC error -32003, or, on the step-up server, with a 403 the SDK steps up from.
+
+/** An authorized client of `url` whose user approved only `todo:read`, and its request log. */
+async function narrowClient(url) {
+  const log = [];
+  const browser = new Browser({ consent: ['todo:read'] });
+  const provider = new InMemoryOAuthProvider({ browser, redirectUrl: REDIRECT });
+  const a = connectClient(url, provider, log);
+  await attempt(() => a.client.connect(a.transport));
+  await a.transport.finishAuth(provider.takeCode());
+  const c = connectClient(url, provider, log);
+  await c.client.connect(c.transport);
+  return { ...c, log, browser, provider };
+}
+
+async function resourcesAndPrompts() {
+  const c = await narrowClient(PLAIN);
+  const from = c.log.length;
+  const caps = c.client.getServerCapabilities();
+  t.ok(caps?.resources && caps?.prompts, 'resources: the demo advertises resources and prompts', caps);
+  const res = await c.client.listResources();
+  t.eq(res.resources.map((r) => r.uri), ['todo://items'], 'resources/list: todo://items');
+  const tpl = await c.client.listResourceTemplates();
+  t.eq(tpl.resourceTemplates.map((r) => r.uriTemplate), ['hr://employees/{id}'], 'resources/templates/list: hr://employees/{id}');
+  const prompts = await c.client.listPrompts();
+  t.eq(prompts.prompts.map((p) => [p.name, p.arguments?.map((x) => x.name)]), [['plan_my_day', ['focus']]], 'prompts/list: plan_my_day(focus)');
+  const items = await c.client.readResource({ uri: 'todo://items' });
+  const body = JSON.parse(items.contents?.[0]?.text ?? 'null');
+  t.ok(items.contents?.[0]?.mimeType === 'application/json' && Array.isArray(body?.todos),
+    'resources/read todo://items with todo:read: the caller\'s items as JSON', items);
+  const plan = await c.client.getPrompt({ name: 'plan_my_day', arguments: { focus: 'the demo' } });
+  const text = plan.messages?.[0]?.content?.text ?? '';
+  t.ok(text.startsWith('Plan my day.') && text.includes('focus on: the demo'), 'prompts/get plan_my_day with todo:read: one user message', plan);
+  const refused = await attempt(() => c.client.readResource({ uri: 'hr://employees/1' }));
+  t.ok(refused.error?.code === -32003 && refused.error.message.includes('Insufficient permissions: `hr:read` scope required.'),
+    'resources/read hr://employees/1 without hr:read: JSON-RPC error -32003 naming hr:read', refused.error?.stack ?? refused.value);
+  t.ok(c.log.slice(from).every((e) => [200, 202].includes(e.status) || (e.method === 'GET' && e.status === 405)),
+    'resources: without step-up every answer is HTTP 200 (the refusal is inside JSON-RPC)', c.log.slice(from).map(describe));
+  await c.client.close();
+
+  const s = await narrowClient(STEP_UP);
+  const at = s.log.length;
+  const up = await attempt(() => s.client.readResource({ uri: 'hr://employees/1' }));
+  const forbidden = s.log.slice(at).find((e) => e.status === 403);
+  t.ok(forbidden && rpcMethod(forbidden) === 'resources/read', 'resources, step-up: resources/read hr://employees/1 -> HTTP 403', s.log.slice(at).map(describe));
+  t.eq(parseChallenge(forbidden?.responseHeaders['www-authenticate'])?.params.scope, 'todo:read hr:read', 'resources, step-up: 403 challenge scope = held ∪ required');
+  t.ok(up.error instanceof UnauthorizedError, 'resources, step-up: the SDK re-authorizes', up.error?.stack ?? up.value);
+  t.eq(s.browser.visits[1]?.requested, 'todo:read hr:read', 'resources, step-up: the second authorization asks for the challenged scope');
+  await s.transport.finishAuth(s.provider.takeCode());
+  const retry = await attempt(() => s.client.readResource({ uri: 'hr://employees/1' }));
+  t.eq(JSON.parse(retry.value?.contents?.[0]?.text ?? 'null')?.id, 1, 'resources, step-up: after re-authorization the read succeeds');
+  await s.client.close();
+}
+
+// -------------------------------------------------------------------------------------------------
 
 await t.group('full OAuth flow from no token (discovery, DCR, PKCE, token, tools)', fullFlow, 40);
 await t.group('step-up, 403 insufficient_scope -> re-authorization', () => stepUp({ refreshTokens: false }), 17);
@@ -397,4 +454,5 @@ await t.group(`step-up with a refresh token, unpatched SDK: KNOWN UPSTREAM FAILU
 await t.group('step-up with a refresh token, patched (the fetch wrapper drops it on the 403)', () => stepUp({ refreshTokens: true }), 18);
 await t.group('in-tool refusal without step-up', inToolRefusal, 3);
 await t.group('client_credentials', clientCredentials, 9);
+await t.group('resources, templates and prompts, scoped like tools', resourcesAndPrompts, 13);
 t.finish();

@@ -210,8 +210,8 @@ cd "$HERE" || die "cd $HERE"
 # The test AS's self-test (it starts its own instances on free ports).
 run_peer as-smoke 97 node "$AS_DIR/smoke.mjs"
 
-run_peer ts-sdk/generic 92 node oauth-flow.mjs --mode generic --issuer "$GEN_ISS" --plain "$(mcp "$P_GEN")" --step-up "$(mcp "$P_GEN_UP")"
-run_peer ts-sdk/scalekit 92 node oauth-flow.mjs --mode scalekit --issuer "$SK_ISS" --resource-id res_test123 --plain "$(mcp "$P_SK")" --step-up "$(mcp "$P_SK_UP")"
+run_peer ts-sdk/generic 105 node oauth-flow.mjs --mode generic --issuer "$GEN_ISS" --plain "$(mcp "$P_GEN")" --step-up "$(mcp "$P_GEN_UP")"
+run_peer ts-sdk/scalekit 105 node oauth-flow.mjs --mode scalekit --issuer "$SK_ISS" --resource-id res_test123 --plain "$(mcp "$P_SK")" --step-up "$(mcp "$P_SK_UP")"
 
 run_peer inspector-cli/dev 12 node inspector.mjs --label dev --url "$(mcp "$P_DEV")" --subject e2e-inspector \
   --token "$(dev_token 'todo:read todo:write' e2e-inspector)"
