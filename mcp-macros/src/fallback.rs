@@ -33,13 +33,7 @@ pub(crate) fn with_error(
 /// defines the handle or its own stub).
 pub(crate) fn stub_handle(function: &ItemFn, rt: &TokenStream) -> TokenStream {
     let sig = &function.sig;
-    let method =
-        matches!(sig.inputs.first(), Some(FnArg::Receiver(_))) || mentions_self_type(quote!(#sig));
-    let tool_again = function
-        .attrs
-        .iter()
-        .any(|a| a.path().segments.last().is_some_and(|s| s.ident == "tool"));
-    if method || tool_again {
+    if !can_stub(function, "tool") {
         return TokenStream::new();
     }
 
@@ -64,6 +58,49 @@ pub(crate) fn stub_handle(function: &ItemFn, rt: &TokenStream) -> TokenStream {
                     states: &[],
                     location: ::core::concat!(::core::file!(), ":", ::core::line!()),
                 };
+            }
+        };
+    }
+}
+
+/// Whether a handle can stand beside `function`: not a method, and not
+/// given `#[attr]` again (that one expands too).
+fn can_stub(function: &ItemFn, attr: &str) -> bool {
+    let sig = &function.sig;
+    let method =
+        matches!(sig.inputs.first(), Some(FnArg::Receiver(_))) || mentions_self_type(quote!(#sig));
+    let again = function
+        .attrs
+        .iter()
+        .any(|a| a.path().segments.last().is_some_and(|s| s.ident == attr));
+    !method && !again
+}
+
+/// The stand-in for the handle of a `#[resource]`, `#[resource_template]`
+/// or `#[prompt]` that did not compile, as [`stub_handle`] is for tools.
+pub(crate) fn stub_item_handle(function: &ItemFn, rt: &TokenStream, attr: &str) -> TokenStream {
+    if !can_stub(function, attr) {
+        return TokenStream::new();
+    }
+    let ident = &function.sig.ident;
+    let p = quote!(#rt::__private);
+    let cfgs = function.attrs.iter().filter(|a| a.path().is_ident("cfg"));
+    let cfgs = quote!(#(#cfgs)*);
+    let handle = crate::expand::handle_struct(&cfgs, &function.vis, ident);
+    quote! {
+        #handle
+
+        #cfgs
+        const _: () = {
+            impl #p::ItemHandle for #ident {
+                const ITEM: #p::DeclaredItem = #p::DeclaredItem::Prompt(&#p::PromptDef {
+                    name: "",
+                    scopes: #p::ScopeRule::Public,
+                    describe: || ::core::unreachable!(),
+                    get: |_, _| ::core::unreachable!(),
+                    states: &[],
+                    location: ::core::concat!(::core::file!(), ":", ::core::line!()),
+                });
             }
         };
     }

@@ -318,17 +318,24 @@ pub(crate) fn expand(it: &Item<'_>) -> TokenStream {
         .iter()
         .filter(|a| a.path().is_ident("cfg"))
         .collect();
-    let (def, registration) = definition(it, &p, rule, quote!(&[#(#states),*]));
+    let (def, registration, variant) = definition(it, &p, rule, quote!(&[#(#states),*]));
     let run = run(it, &p);
+    let ident = &item.sig.ident;
+    let handle = crate::expand::handle_struct(&quote!(#(#cfgs)*), &item.vis, ident);
     quote! {
         #item
+
+        #handle
 
         #(#cfgs)*
         #[allow(deprecated)]
         const _: () = {
             #run
-            static __MCP_DEF: #def;
-            #p::inventory::submit! { #registration(&__MCP_DEF) }
+            const __MCP_DEF: #def;
+            impl #p::ItemHandle for #ident {
+                const ITEM: #p::DeclaredItem = #p::DeclaredItem::#variant(__MCP_DEF);
+            }
+            #p::inventory::submit! { #registration(__MCP_DEF) }
         };
     }
 }
@@ -340,13 +347,14 @@ fn opt(value: Option<impl quote::ToTokens>) -> TokenStream {
     }
 }
 
-/// The static definition and its registration type.
+/// The definition's type and value, its registration type and its
+/// `DeclaredItem` variant.
 fn definition(
     it: &Item<'_>,
     p: &TokenStream,
     rule: TokenStream,
     states: TokenStream,
-) -> (TokenStream, TokenStream) {
+) -> (TokenStream, TokenStream, TokenStream) {
     let name = &it.name;
     let description = &it.description;
     let title = opt(it.title);
@@ -359,7 +367,7 @@ fn definition(
             quote!(describe_template)
         };
         let def = quote! {
-            #p::ResourceDef = #p::ResourceDef {
+            &'static #p::ResourceDef = &#p::ResourceDef {
                 uri: #uri,
                 scopes: #rule,
                 describe: || #p::#describe(#uri, #name, #title, ::core::option::Option::Some(#description), #mime),
@@ -368,7 +376,7 @@ fn definition(
                 location: #location,
             }
         };
-        return (def, quote!(#p::ResourceRegistration));
+        return (def, quote!(#p::ResourceRegistration), quote!(Resource));
     }
     let arguments = it.params.iter().filter_map(|param| match param {
         Param::Property { ident, ty, doc } => {
@@ -380,7 +388,7 @@ fn definition(
         _ => None,
     });
     let def = quote! {
-        #p::PromptDef = #p::PromptDef {
+        &'static #p::PromptDef = &#p::PromptDef {
             name: #name,
             scopes: #rule,
             describe: || #p::describe_prompt(#name, #title, ::core::option::Option::Some(#description), ::std::vec![#(#arguments),*]),
@@ -389,7 +397,7 @@ fn definition(
             location: #location,
         }
     };
-    (def, quote!(#p::PromptRegistration))
+    (def, quote!(#p::PromptRegistration), quote!(Prompt))
 }
 
 /// The function that unpacks a request, calls the user's function and

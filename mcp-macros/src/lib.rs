@@ -325,11 +325,20 @@ fn item_impl(
             return fallback::with_error(item, proc_macro2::TokenStream::new(), e);
         }
     };
-    let checked = syn::parse2::<attr::Attrs>(attr)
-        .and_then(|attrs| item::check(kind, &attrs, &function).map(|it| item::expand(&it)));
-    match checked {
-        Ok(expanded) => expanded,
-        Err(e) => fallback::with_error(item, proc_macro2::TokenStream::new(), e),
+    let attrs = match syn::parse2::<attr::Attrs>(attr) {
+        Ok(attrs) => attrs,
+        Err(e) => {
+            let handle =
+                fallback::stub_item_handle(&function, &quote::quote!(::mcp_runtime), kind.attr);
+            return fallback::with_error(item, handle, e);
+        }
+    };
+    match item::check(kind, &attrs, &function) {
+        Ok(it) => item::expand(&it),
+        Err(e) => {
+            let handle = fallback::stub_item_handle(&function, &attrs.krate(), kind.attr);
+            fallback::with_error(item, handle, e)
+        }
     }
 }
 

@@ -89,6 +89,9 @@ pub use token::get_access_token;
 // Resources and prompts.
 /// A prompt's arguments, by name.
 pub use catalog::prompt::PromptArgs;
+/// The handle `#[resource]`, `#[resource_template]` and `#[prompt]` define,
+/// for `McpServerBuilder::item::<name>()`.
+pub use catalog::resource::ItemHandle;
 /// A resource template's variables, by name.
 pub use catalog::uri_template::UriParams;
 /// Turns a function into a prompt.

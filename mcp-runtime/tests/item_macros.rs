@@ -269,3 +269,26 @@ fn the_permission_model_names_every_item_and_rule() {
         })
     );
 }
+
+#[test]
+fn a_server_can_serve_only_the_items_it_names() {
+    let server = McpServer::builder()
+        .item::<dot>()
+        .item::<hello>()
+        .item::<dot>()
+        .build()
+        .unwrap();
+    let names: Vec<_> = server
+        .permissions()
+        .items
+        .iter()
+        .map(|i| (i.kind, i.name.clone()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("resource", "img://dot".to_owned()),
+            ("prompt", "hello".to_owned())
+        ]
+    );
+}

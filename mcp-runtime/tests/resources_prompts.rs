@@ -251,14 +251,25 @@ async fn an_unknown_uri_is_resource_not_found() {
 }
 
 #[tokio::test]
-async fn subscriptions_are_acknowledged_for_served_uris_only() {
+async fn subscriptions_are_not_offered() {
+    // No session to send `notifications/resources/updated` on: the methods
+    // are not offered, whatever the URI or the params.
+    let v = rpc(INIT, init_params()).await;
+    assert!(
+        v["result"]["capabilities"]["resources"]
+            .get("subscribe")
+            .is_none(),
+        "{v}"
+    );
     for method in ["resources/subscribe", "resources/unsubscribe"] {
-        for uri in ["test://hello", "test://items/1/notes/2"] {
-            let v = rpc(method, json!({"uri": uri})).await;
-            assert_eq!(v["result"], json!({}), "{method} {uri}: {v}");
+        for params in [
+            json!({"uri": "test://hello"}),
+            json!({"uri": "test://nope"}),
+            json!({"uri": 7}),
+        ] {
+            let v = rpc(method, params.clone()).await;
+            assert_eq!(v["error"]["code"], -32601, "{method} {params}: {v}");
         }
-        let v = rpc(method, json!({"uri": "test://nope"})).await;
-        assert_eq!(v["error"]["code"], -32002, "{method}: {v}");
     }
 }
 
@@ -464,13 +475,6 @@ async fn scoped_resources_templates_and_prompts_admit_only_their_scopes() {
             "reader",
             "Insufficient permissions: `finance:read` scope required.",
             "finance:read",
-        ),
-        (
-            "resources/subscribe",
-            json!({"uri": "hr://payroll"}),
-            "nobody",
-            "Insufficient permissions: `hr:read` scope required.",
-            "hr:read",
         ),
         // Refused before its arguments are looked at.
         (

@@ -42,8 +42,10 @@ pub(crate) struct CatalogBuilder {
     pub(crate) instructions: Option<String>,
     /// `None`: every `#[tool]` in the binary.
     pub(crate) tools: Option<Vec<&'static ToolDef>>,
-    /// Resources and templates added with the builder, after every
-    /// `#[resource]` and `#[resource_template]` in the binary.
+    /// `None`: every `#[resource]`, `#[resource_template]` and `#[prompt]`
+    /// in the binary.
+    pub(crate) items: Option<Vec<resource::DeclaredItem>>,
+    /// Resources and templates added with the builder, after the declared ones.
     pub(crate) resources: Vec<Declared>,
     /// Prompts added with the builder, after every `#[prompt]`.
     pub(crate) prompts: Vec<(Prompt, Guarded<PromptFn>)>,
@@ -65,6 +67,7 @@ impl Default for CatalogBuilder {
             title: None,
             instructions: None,
             tools: None,
+            items: None,
             resources: Vec::new(),
             prompts: Vec::new(),
             complete: None,
@@ -95,7 +98,7 @@ impl Catalog {
     pub(crate) fn build(b: CatalogBuilder) -> Result<Self, Error> {
         let defs = b.tools.unwrap_or_else(tool::registered);
         let tools = tool_listing(defs, &b.states)?;
-        let (resources, prompts) = declared_items(b.resources, b.prompts, &b.states)?;
+        let (resources, prompts) = declared_items(b.items, b.resources, b.prompts, &b.states)?;
         let resources = Resources::build(resources)?;
         let resources = (!resources.is_empty()).then_some(resources);
         let prompts = Listing::new(prompts)
@@ -243,24 +246,38 @@ fn check_states(
     }
 }
 
-/// The macro-declared resources and prompts, then the builder's.
+/// The macro-declared resources and prompts (those named, else every one
+/// in the binary), then the builder's.
 #[allow(clippy::type_complexity)]
 fn declared_items(
+    named: Option<Vec<resource::DeclaredItem>>,
     resources: Vec<Declared>,
     prompts: Vec<(Prompt, Guarded<PromptFn>)>,
     states: &StateMap,
 ) -> Result<(Vec<Declared>, Vec<(Prompt, Guarded<PromptFn>)>), Error> {
+    use resource::DeclaredItem;
+    let declared = named.unwrap_or_else(|| {
+        let resources = resource::registered()
+            .into_iter()
+            .map(DeclaredItem::Resource);
+        let prompts = prompt::registered().into_iter().map(DeclaredItem::Prompt);
+        resources.chain(prompts).collect()
+    });
     let mut all_resources = Vec::new();
-    for def in resource::registered() {
-        check_states("resource", def.uri, def.states, states)?;
-        all_resources.push(resource::from_def(def));
+    let mut all_prompts = Vec::new();
+    for item in declared {
+        match item {
+            DeclaredItem::Resource(def) => {
+                check_states("resource", def.uri, def.states, states)?;
+                all_resources.push(resource::from_def(def));
+            }
+            DeclaredItem::Prompt(def) => {
+                check_states("prompt", def.name, def.states, states)?;
+                all_prompts.push(prompt::from_def(def));
+            }
+        }
     }
     all_resources.extend(resources);
-    let mut all_prompts = Vec::new();
-    for def in prompt::registered() {
-        check_states("prompt", def.name, def.states, states)?;
-        all_prompts.push(prompt::from_def(def));
-    }
     all_prompts.extend(prompts);
     Ok((all_resources, all_prompts))
 }

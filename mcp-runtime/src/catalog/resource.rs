@@ -78,6 +78,24 @@ impl fmt::Debug for ResourceDef {
     }
 }
 
+/// A handle on one `#[resource]`, `#[resource_template]` or `#[prompt]`
+/// function, to serve an explicit set of them: `#[resource] fn foo` defines
+/// `foo` both as the function and, in the type namespace, as a handle
+/// implementing this trait, so `McpServer::builder().item::<foo>()` names it.
+pub trait ItemHandle {
+    /// The item's registration.
+    #[doc(hidden)]
+    const ITEM: DeclaredItem;
+}
+
+/// What an [`ItemHandle`] names.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub enum DeclaredItem {
+    Resource(&'static ResourceDef),
+    Prompt(&'static super::prompt::PromptDef),
+}
+
 /// A `#[resource]` or `#[resource_template]` registration, collected at
 /// link time.
 #[doc(hidden)]

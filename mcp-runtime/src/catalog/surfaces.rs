@@ -83,8 +83,7 @@ impl Catalog {
         })
     }
 
-    /// A `resources/read` (or `resources/subscribe`): the future that reads
-    /// it, or why not. `None` for the future when only checking.
+    /// A `resources/read`: the future that reads it, or why not.
     pub(crate) fn read_resource(
         &self,
         request: ReadResourceRequestParams,
@@ -184,9 +183,7 @@ impl Catalog {
         let (kind, rule) = match method {
             "tools/call" => ("tool", self.tools.get(name)?.1.scopes),
             _ if self.conceal_refusals => return None,
-            "resources/read" | "resources/subscribe" => {
-                ("resource", self.resources()?.find(name)?.rule())
-            }
+            "resources/read" => ("resource", self.resources()?.find(name)?.rule()),
             "prompts/get" => ("prompt", self.prompts()?.get(name)?.1.rule),
             _ => return None,
         };

@@ -46,19 +46,17 @@ struct PeekParams<'a> {
 /// What one request asks for, as far as scopes go.
 #[derive(Debug, PartialEq)]
 enum Target {
-    /// `tools/call`, `prompts/get` (a name) or `resources/read` and
-    /// `resources/subscribe` (a URI).
+    /// `tools/call`, `prompts/get` (a name) or `resources/read` (a URI).
     Named { method: String, name: String },
     /// `completion/complete`.
     Completion(Reference),
 }
 
 /// The methods whose target has a scope rule.
-const GUARDED: [&str; 5] = [
+const GUARDED: [&str; 4] = [
     "tools/call",
     "prompts/get",
     "resources/read",
-    "resources/subscribe",
     "completion/complete",
 ];
 
@@ -140,8 +138,8 @@ fn from_headers(headers: &HeaderMap) -> Option<Option<Target>> {
     if !GUARDED.contains(&method) {
         return Some(None);
     }
-    if method == "completion/complete" || method == "resources/subscribe" {
-        return None; // No `Mcp-Name` for these: read the body
+    if method == "completion/complete" {
+        return None; // No `Mcp-Name`: read the body
     }
     let name = headers.get("mcp-name")?.to_str().ok()?;
     if name.starts_with("=?") {
@@ -164,7 +162,7 @@ fn from_body(body: &[u8]) -> Option<Target> {
             name: params.name?.into_owned(),
             method: method.into_owned(),
         }),
-        "resources/read" | "resources/subscribe" => Some(Target::Named {
+        "resources/read" => Some(Target::Named {
             name: params.uri?.into_owned(),
             method: method.into_owned(),
         }),
@@ -217,7 +215,7 @@ mod props {
             ),
             (
                 json!({"method": "resources/subscribe", "params": {"uri": "a://b"}}),
-                Some(named("resources/subscribe", "a://b")),
+                None,
             ),
             (
                 json!({"method": "resources/read", "params": {"name": "a://b"}}),

@@ -20,7 +20,7 @@ use crate::catalog::{
 pub use crate::{
     catalog::{
         prompt::{PromptDef, PromptRegistration},
-        resource::{Described, ResourceDef, ResourceRegistration},
+        resource::{DeclaredItem, Described, ItemHandle, ResourceDef, ResourceRegistration},
         result::{OutputSchema, ViaJsonSchema, WithoutSchema},
         scopes::ScopeRule,
         tool::{

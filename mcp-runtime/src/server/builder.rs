@@ -18,7 +18,7 @@ use crate::{
         Catalog, CatalogBuilder,
         access::Guarded,
         prompt::{self, PromptArgs},
-        resource,
+        resource::{self, DeclaredItem, ItemHandle},
         scopes::{ScopeHierarchy, ScopeRule},
         tool::ToolHandle,
         uri_template::UriParams,
@@ -212,6 +212,34 @@ impl McpServerBuilder {
         self
     }
 
+    /// Serves this `#[resource]`, `#[resource_template]` or `#[prompt]`.
+    /// Without any call to `item`, the server serves every one declared in
+    /// the binary; after the first, only those named (as
+    /// [`tool`](Self::tool) does for tools). Naming one twice serves it once.
+    ///
+    /// ```
+    /// use mcp_runtime::{McpServer, resource};
+    ///
+    /// /// The server's motto.
+    /// #[resource(uri = "about://motto", public)]
+    /// fn motto() -> &'static str { "Scopes first." }
+    ///
+    /// let server = McpServer::builder().item::<motto>().build().unwrap();
+    /// assert!(server.permissions().items.iter().any(|i| i.name == "about://motto"));
+    /// ```
+    pub fn item<T: ItemHandle>(mut self) -> Self {
+        let items = self.catalog.items.get_or_insert_with(Vec::new);
+        let same = |a: &DeclaredItem, b: &DeclaredItem| match (a, b) {
+            (DeclaredItem::Resource(a), DeclaredItem::Resource(b)) => std::ptr::eq(*a, *b),
+            (DeclaredItem::Prompt(a), DeclaredItem::Prompt(b)) => std::ptr::eq(*a, *b),
+            _ => false,
+        };
+        if !items.iter().any(|i| same(i, &T::ITEM)) {
+            items.push(T::ITEM);
+        }
+        self
+    }
+
     /// Adds shared state, handed to tools that take `State<T>`.
     pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
         self.catalog.states.insert(value);
@@ -234,11 +262,11 @@ impl McpServerBuilder {
     /// resource or [template](Self::resource_template) serves is answered
     /// with `-32002` (resource not found).
     ///
-    /// `resources/subscribe` and `resources/unsubscribe` for a served URI are
-    /// acknowledged, but the `subscribe` capability is not advertised and no
-    /// `notifications/resources/updated` is ever sent: the transport is
-    /// stateless, so there is no session to send one on. Likewise the
-    /// listing never changes (no `listChanged`).
+    /// `resources/subscribe` and `resources/unsubscribe` are not offered
+    /// (`-32601`), nor is the `subscribe` capability advertised: the
+    /// transport is stateless, so there is no session to send
+    /// `notifications/resources/updated` on. Likewise the listing never
+    /// changes (no `listChanged`).
     ///
     /// ```
     /// use mcp_runtime::{McpServer, ScopeRule};

@@ -13,8 +13,7 @@ use rmcp::{
         ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
         ListResourcesRequestMethod, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
         ReadResourceRequestMethod, ReadResourceRequestParams, ReadResourceResponse, ServerConfig,
-        SetLevelRequestParams, SubscribeRequestMethod, SubscribeRequestParams, Tool,
-        UnsubscribeRequestMethod, UnsubscribeRequestParams,
+        SetLevelRequestParams, Tool,
     },
     service::RequestContext,
 };
@@ -44,24 +43,12 @@ impl Handler {
             .resources()
             .ok_or_else(ErrorData::method_not_found::<M>)
     }
-
-    /// `resources/subscribe` and `resources/unsubscribe`: acknowledged for a
-    /// URI the caller may read, with nothing to remember (see
-    /// `McpServerBuilder::resource`).
-    fn acknowledge<M: rmcp::model::ConstString>(
-        &self,
-        uri: String,
-        context: RequestContext<RoleServer>,
-    ) -> Result<(), ErrorData> {
-        self.resources::<M>()?;
-        let token = token_of(&context);
-        let request = ReadResourceRequestParams::new(uri);
-        // Checked only: the read is never run.
-        drop(self.0.read_resource(request, token, Some(context))?);
-        tracing::debug!("{} acknowledged (stateless: no updates are sent)", M::VALUE);
-        Ok(())
-    }
 }
+
+// `resources/subscribe` and `resources/unsubscribe` keep rmcp's answer,
+// `-32601` (method not found): the `subscribe` capability is not offered,
+// because a stateless server has no session to send
+// `notifications/resources/updated` on.
 
 /// Why `params` do not fit `method`, for a method the server knows whose
 /// typed parse failed (the transport then hands the request over as a
@@ -83,8 +70,6 @@ fn params_mismatch(method: &str, params: Option<Value>) -> Option<String> {
             check::<PaginatedRequestParams>(params)
         }
         "resources/read" => check::<ReadResourceRequestParams>(params),
-        "resources/subscribe" => check::<SubscribeRequestParams>(params),
-        "resources/unsubscribe" => check::<UnsubscribeRequestParams>(params),
         "prompts/get" => check::<GetPromptRequestParams>(params),
         "completion/complete" => check::<CompleteRequestParams>(params),
         "logging/setLevel" => check::<SetLevelRequestParams>(params),
@@ -186,24 +171,6 @@ impl ServerHandler for Handler {
             .scope(token, read)
             .await
             .map(ReadResourceResponse::from)
-    }
-
-    #[allow(deprecated)] // legacy-only in rmcp; what clients of 2025-11-25 send
-    async fn subscribe(
-        &self,
-        request: SubscribeRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<(), ErrorData> {
-        self.acknowledge::<SubscribeRequestMethod>(request.uri, context)
-    }
-
-    #[allow(deprecated)] // legacy-only in rmcp; what clients of 2025-11-25 send
-    async fn unsubscribe(
-        &self,
-        request: UnsubscribeRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<(), ErrorData> {
-        self.acknowledge::<UnsubscribeRequestMethod>(request.uri, context)
     }
 
     async fn list_prompts(

@@ -18,4 +18,7 @@ fn z() -> String {
     String::new()
 }
 
-fn main() {}
+fn main() {
+    // The broken items still have handles: no second error here.
+    let _ = mcp_runtime::McpServer::builder().item::<x>().item::<y>().item::<z>();
+}
