@@ -367,6 +367,18 @@ async fn serve(mut cli: Cli) -> Result<(), String> {
     // Configuration errors first: a misconfigured server creates no database.
     let settings = cli.settings();
     settings.check().map_err(|e| e.to_string())?;
+    // The development issuer refuses to serve beyond loopback, but the
+    // builder finds that out in `build`, after the database is opened.
+    let dev_issuer = settings.scalekit_environment_url.is_none() && settings.issuer.is_none();
+    if dev_issuer
+        && !settings.dev_allow_remote
+        && (cli.host.parse::<std::net::IpAddr>()).is_ok_and(|ip| !ip.is_loopback())
+    {
+        return Err(
+            "HOST: the development issuer only serves on loopback; configure Scalekit or MCP_AUTH_ISSUER, or pass --dev-allow-remote (MCP_DEV_ALLOW_REMOTE=true)"
+                .into(),
+        );
+    }
     let builder = cli.builder().map_err(|e| e.to_string())?.auth(settings);
     builder.effective_base_url().map_err(|e| e.to_string())?;
     let db = Db::open(&cli.db)?;

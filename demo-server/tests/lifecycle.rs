@@ -563,3 +563,176 @@ fn the_demo_env_list_is_complete() {
         assert!(DEMO_ENV.contains(&var), "the harness does not clear {var}");
     }
 }
+
+/// Runs `cmd` (a demo server command expected to refuse its configuration)
+/// and returns its output once it exits; fails if it serves instead.
+fn refused_to_start(mut cmd: Command, case: &str) -> std::process::Output {
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{case}: the server started instead of failing:\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn dev_issuer_refuses_a_non_loopback_host_without_the_opt_in() {
+    let scratch = Scratch::new();
+    // Command-line arguments, and environment variables (`NAME=value`).
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["--host", "0.0.0.0"], &[]),
+        (&[], &["HOST=0.0.0.0"]),
+        (&[], &["HOST=0.0.0.0", "MCP_DEV_ALLOW_REMOTE=false"]),
+        (&["--host", "0.0.0.0", "--dev-allow-remote", "false"], &[]),
+    ];
+    for (args, vars) in cases {
+        let case = &format!("{args:?} {vars:?}");
+        let mut cmd = demo_command();
+        cmd.args(["--port", "0", "--db"])
+            .arg(scratch.db())
+            .arg("--dev-key-file")
+            .arg(scratch.key())
+            .args(*args);
+        for var in *vars {
+            let (name, value) = var.split_once('=').unwrap();
+            cmd.env(name, value);
+        }
+        let out = refused_to_start(cmd, case);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{case}: {stderr}");
+        // It says why, and names the setting that allows it, both spellings.
+        assert!(
+            stderr.contains("development issuer only serves on loopback"),
+            "{case}: {stderr}"
+        );
+        for setting in ["--dev-allow-remote", "MCP_DEV_ALLOW_REMOTE=true"] {
+            assert!(stderr.contains(setting), "{case}: no {setting}: {stderr}");
+        }
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("listening on"),
+            "{case}"
+        );
+        // Refused before anything is written: no database, no signing key.
+        assert!(
+            !scratch.db().exists() && !scratch.db().parent().unwrap().exists(),
+            "{case}: the refused server created its database"
+        );
+        assert!(
+            !scratch.key().exists(),
+            "{case}: the refused server created a signing key"
+        );
+    }
+
+    // The same command on loopback needs no opt-in.
+    let mut demo = Demo::start(&scratch, &["--host", "127.0.0.1"]);
+    assert!(
+        demo.stdout().contains(" listening on 127.0.0.1:"),
+        "{}",
+        demo.stdout()
+    );
+    assert_eq!(demo.stop(Duration::from_secs(15)).code(), Some(0));
+}
+
+#[test]
+fn dev_issuer_serves_beyond_loopback_when_allowed() {
+    let scratch = Scratch::new();
+    for case in ["--dev-allow-remote", "MCP_DEV_ALLOW_REMOTE=true"] {
+        let mut demo = match case {
+            "--dev-allow-remote" => {
+                Demo::start(&scratch, &["--host", "0.0.0.0", "--dev-allow-remote"])
+            }
+            _ => {
+                let mut cmd = demo_command();
+                cmd.env("MCP_DEV_ALLOW_REMOTE", "true");
+                Demo::start_with(&scratch, cmd, &["--host", "0.0.0.0"])
+            }
+        };
+        let port = demo.port;
+        let out = demo.stdout();
+        assert!(
+            out.starts_with(&format!(
+                "demo-server {} listening on 0.0.0.0:{port}\n",
+                env!("CARGO_PKG_VERSION")
+            )),
+            "{case}: {out}"
+        );
+        // An unspecified address is not a URL to give out: the base URL,
+        // and so the issuer and the tokens' audience, say localhost.
+        assert!(
+            out.contains(&format!("  MCP endpoint:   http://localhost:{port}/mcp\n")),
+            "{case}: {out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "  authentication: development issuer http://localhost:{port} (key "
+            )),
+            "{case}: {out}"
+        );
+
+        // A token for that base URL, from the `token` command given the same
+        // HOST and port, works over 127.0.0.1.
+        let out = demo_command()
+            .args(["token", "--host", "0.0.0.0", "--port", &port.to_string()])
+            .arg("--dev-key-file")
+            .arg(scratch.key())
+            .args(["--scope", "todo:read todo:write", "--subject", "remote"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{case}: {out:?}");
+        let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        let me = demo.ok(&token, "whoami", json!({}));
+        assert_eq!(me["subject"], "remote", "{case}");
+        assert_eq!(me["issuer"], format!("http://localhost:{port}"), "{case}");
+        let item = demo.ok(&token, "create_todo", json!({"title": case}));
+        assert_eq!(item["title"], *case);
+
+        // One minted for the loopback base URL (the harness's default) is
+        // another issuer's: refused.
+        let loopback = demo.token("todo:read", "remote");
+        let res = block_on(demo.mcp(Some(&loopback)).call_tool("whoami", json!({})));
+        assert_eq!(res.status, 401, "{case}: {res:?}");
+        assert_eq!(
+            res.challenge().param("error_description"),
+            Some("token issuer mismatch"),
+            "{case}"
+        );
+
+        // Bound to every interface, it still refuses a foreign Host (DNS
+        // rebinding) and a foreign Origin.
+        let mut foreign_host = demo.mcp(Some(&token));
+        foreign_host = foreign_host.header("host", format!("evil.example:{port}"));
+        let res = block_on(foreign_host.call_tool("whoami", json!({})));
+        assert_eq!(res.status, 403, "{case}: {res:?}");
+        assert_eq!(
+            res.json(),
+            json!({"error": "forbidden", "error_description": "Host not allowed"})
+        );
+        let foreign_origin = demo
+            .mcp(Some(&token))
+            .header("origin", format!("http://evil.example:{port}"));
+        let res = block_on(foreign_origin.call_tool("whoami", json!({})));
+        assert_eq!(res.status, 403, "{case}: {res:?}");
+        assert_eq!(
+            res.json(),
+            json!({"error": "forbidden", "error_description": "Origin not allowed"})
+        );
+
+        let status = demo.stop(Duration::from_secs(15));
+        assert_eq!(status.code(), Some(0), "{case}: {status}");
+        assert!(demo.stderr().contains("shutting down"), "{case}");
+    }
+    // Both runs wrote to the same database.
+    assert!(scratch.db().exists());
+}

@@ -1,7 +1,7 @@
 //! Headers that must not be ambiguous: a request carrying two of any of
 //! them is refused with 400 rather than resolved by picking one, because
 //! two parts of the stack (here and the transport, or a proxy in front)
-//! could pick differently.
+//! could pick differently. So is a `Host` with userinfo, for the same reason.
 
 use axum::{
     extract::Request,
@@ -32,6 +32,29 @@ pub(crate) fn refusal(request: &Request) -> Option<Response> {
     ))
 }
 
+/// The 400 for a request whose `Host` (or, without one, the request
+/// target's authority) carries userinfo: `evil.com@localhost` is no valid
+/// Host (RFC 9110 §7.2), and the transport's Host check would read it as
+/// `localhost` where a proxy in front could read another name.
+pub(crate) fn host_refusal(request: &Request) -> Option<Response> {
+    let with_userinfo = match request.headers().get(header::HOST) {
+        Some(host) => host.as_bytes().contains(&b'@'),
+        None => request
+            .uri()
+            .authority()
+            .is_some_and(|a| a.as_str().contains('@')),
+    };
+    if !with_userinfo {
+        return None;
+    }
+    tracing::info!("request refused: Host with userinfo");
+    Some(json_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "Send a Host header without userinfo",
+    ))
+}
+
 fn canonical(name: &HeaderName) -> &'static str {
     match name.as_str() {
         "authorization" => "Authorization",
@@ -46,6 +69,36 @@ mod tests {
     use axum::body::Body;
 
     use super::*;
+
+    #[tokio::test]
+    async fn a_host_with_userinfo_is_refused() {
+        let host = |value: &str| {
+            Request::post("/mcp")
+                .header("host", value)
+                .body(Body::empty())
+                .unwrap()
+        };
+        for ok in ["localhost:3002", "[::1]:3002", "mcp.example.com"] {
+            assert!(host_refusal(&host(ok)).is_none(), "{ok}");
+        }
+        let in_target = Request::post("http://evil.com@localhost:3002/mcp")
+            .body(Body::empty())
+            .unwrap();
+        for refused in [
+            host("user@localhost:3002"),
+            host("evil.com@127.0.0.1"),
+            host("@localhost"),
+            in_target,
+        ] {
+            let r = host_refusal(&refused).expect("refused");
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+            let body = axum::body::to_bytes(r.into_body(), 1024).await.unwrap();
+            assert_eq!(
+                &body[..],
+                br#"{"error":"invalid_request","error_description":"Send a Host header without userinfo"}"#
+            );
+        }
+    }
 
     #[tokio::test]
     async fn a_repeated_header_is_refused_by_name() {

@@ -1,7 +1,7 @@
 //! Who may enter: the per-request policy in front of the MCP transport.
 //!
 //! In order: a place among the requests in flight (503 when there is none),
-//! no repeated security header (400), the Origin check, the bearer check
+//! no repeated security header and no Host with userinfo (400), the Origin check, the bearer check
 //! (the token verified into an [`AccessToken`](crate::AccessToken)), the
 //! body read once (413, 408), step-up when it is on (403); then the
 //! transport, whose plain-text errors are rewritten as JSON-RPC errors.
@@ -179,6 +179,9 @@ impl Gate {
     async fn admit(&self, mut request: Request) -> Result<Request, Response> {
         if let Some(refused) = headers::refusal(&request) {
             audit_refusal(&request, "header_repeated", None);
+            return Err(drained(request, refused).await);
+        }
+        if let Some(refused) = headers::host_refusal(&request) {
             return Err(drained(request, refused).await);
         }
         if let Some(refused) = self.origins.refusal(&request) {
