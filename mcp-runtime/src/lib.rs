@@ -99,6 +99,10 @@ pub use catalog::scopes;
 pub use catalog::scopes::ScopeHierarchy;
 /// The scopes a tool requires.
 pub use catalog::scopes::ScopeRule;
+/// One scope of a vocabulary.
+pub use catalog::vocabulary::DeclaredScope;
+/// Every scope a server knows, declared once with [`scopes!`].
+pub use catalog::vocabulary::Vocabulary;
 
 // Serving.
 /// Why a server could not be built or started.

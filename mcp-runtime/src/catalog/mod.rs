@@ -11,6 +11,7 @@ pub mod scopes;
 pub(crate) mod tool;
 pub(crate) mod tool_error;
 pub(crate) mod uri_template;
+pub(crate) mod vocabulary;
 
 use std::sync::Arc;
 
@@ -27,8 +28,9 @@ use crate::{error::Error, token::AccessToken};
 use listing::Listing;
 use prompt::{CompleteFn, PromptFn};
 use resource::{ReadFn, Resources, TemplateFn};
-use scopes::{ScopeHierarchy, ScopeRule};
+use scopes::{ScopeHierarchy, ScopeRule, is_scope_token};
 use tool::{CallContext, Shared, StateMap, ToolDef};
+use vocabulary::Vocabulary;
 
 /// What the server builder collects for the catalog, as given.
 pub(crate) struct CatalogBuilder {
@@ -44,6 +46,8 @@ pub(crate) struct CatalogBuilder {
     pub(crate) complete: Option<CompleteFn>,
     pub(crate) states: StateMap,
     pub(crate) hierarchy: ScopeHierarchy,
+    /// The declared scopes, when the server has a vocabulary.
+    pub(crate) vocabulary: Option<&'static Vocabulary>,
     pub(crate) tool_timeout: Option<std::time::Duration>,
 }
 
@@ -61,6 +65,7 @@ impl Default for CatalogBuilder {
             complete: None,
             states: StateMap::default(),
             hierarchy: ScopeHierarchy::default(),
+            vocabulary: None,
             tool_timeout: Some(tool::DEFAULT_TOOL_TIMEOUT),
         }
     }
@@ -74,6 +79,7 @@ pub(crate) struct Catalog {
     prompts: Option<Listing<Prompt, PromptFn>>,
     complete: Option<CompleteFn>,
     shared: Arc<Shared>,
+    vocabulary: Option<&'static Vocabulary>,
     info: ServerConfig,
 }
 
@@ -81,7 +87,17 @@ impl Catalog {
     /// Checks what the builder collected and builds every listing.
     pub(crate) fn build(b: CatalogBuilder) -> Result<Self, Error> {
         let defs = b.tools.unwrap_or_else(tool::registered);
-        let tools = tool_listing(defs, &b.states)?;
+        let mut hierarchy = b.hierarchy;
+        if let Some(vocabulary) = b.vocabulary {
+            if let Some(problem) = vocabulary.problem() {
+                return Err(Error::InvalidVocabulary {
+                    vocabulary: vocabulary.describe(),
+                    problem,
+                });
+            }
+            hierarchy = hierarchy.merged(vocabulary.hierarchy());
+        }
+        let tools = tool_listing(defs, &b.states, b.vocabulary)?;
         let resources = Resources::build(b.resources, b.templates)?;
         let resources = (!resources.is_empty()).then_some(resources);
         let prompts = Listing::new(b.prompts)
@@ -105,9 +121,10 @@ impl Catalog {
             complete: b.complete,
             shared: Arc::new(Shared {
                 states: b.states,
-                hierarchy: b.hierarchy,
+                hierarchy,
                 timeout: b.tool_timeout,
             }),
+            vocabulary: b.vocabulary,
             info,
         })
     }
@@ -149,6 +166,20 @@ impl Catalog {
         self.tools.iter().map(|(_, def)| (def.name, def.scopes))
     }
 
+    /// The declared scopes, when the server has a vocabulary.
+    pub(crate) fn vocabulary(&self) -> Option<&'static Vocabulary> {
+        self.vocabulary
+    }
+
+    /// The scopes to advertise by default: the vocabulary's, else every
+    /// scope a tool names; sorted, each once.
+    pub(crate) fn advertised_scopes(&self) -> Vec<String> {
+        match self.vocabulary {
+            Some(vocabulary) => vocabulary.sorted_scopes(),
+            None => self.scopes(),
+        }
+    }
+
     /// Every scope a tool names, sorted, each once.
     pub(crate) fn scopes(&self) -> Vec<String> {
         let mut scopes: Vec<String> = self
@@ -183,11 +214,13 @@ impl Catalog {
     }
 }
 
-/// The tools in listing order, each once; a name used twice, or a state a
-/// tool takes but the server lacks, is an error.
+/// The tools in listing order, each once; a name used twice, a state a
+/// tool takes but the server lacks, or a scope that is malformed or outside
+/// the vocabulary is an error.
 fn tool_listing(
     defs: Vec<&'static ToolDef>,
     states: &StateMap,
+    vocabulary: Option<&'static Vocabulary>,
 ) -> Result<Listing<Tool, &'static ToolDef>, Error> {
     let mut kept: Vec<&'static ToolDef> = Vec::with_capacity(defs.len());
     for def in defs {
@@ -212,12 +245,37 @@ fn tool_listing(
                 state: key.name,
             });
         }
+        check_scopes(def, vocabulary)?;
         kept.push(def);
     }
     Listing::new(kept.into_iter().map(|d| ((d.describe)(), d))).map_err(|d| {
         // `describe` names the tool as `def.name` does, so this cannot happen.
         d.into_error::<Tool>("#[tool]")
     })
+}
+
+/// Each scope `def` requires is one scope token, and declared when there is
+/// a vocabulary.
+fn check_scopes(def: &ToolDef, vocabulary: Option<&'static Vocabulary>) -> Result<(), Error> {
+    for &scope in def.scopes.scopes() {
+        if !is_scope_token(scope) {
+            return Err(Error::InvalidScope {
+                tool: def.name,
+                location: def.location,
+                scope,
+            });
+        }
+        if let Some(v) = vocabulary.filter(|v| !v.contains(scope)) {
+            return Err(Error::ScopeNotInVocabulary {
+                tool: def.name,
+                location: def.location,
+                scope,
+                vocabulary: v.describe(),
+                suggestion: v.closest(scope),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn capabilities(resources: bool, prompts: bool, completions: bool) -> ServerCapabilities {

@@ -119,7 +119,9 @@ impl Gate {
         let Some(verifier) = verifier else {
             return gate;
         };
-        let scopes = config.scopes_supported.unwrap_or_else(|| catalog.scopes());
+        let scopes = config
+            .scopes_supported
+            .unwrap_or_else(|| catalog.advertised_scopes());
         let name = config
             .resource_name
             .unwrap_or_else(|| catalog.display_name().to_owned());

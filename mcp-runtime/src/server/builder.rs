@@ -21,6 +21,7 @@ use crate::{
         scopes::ScopeHierarchy,
         tool::ToolHandle,
         uri_template::UriParams,
+        vocabulary::Vocabulary,
     },
     env,
     error::Error,
@@ -379,9 +380,57 @@ impl McpServerBuilder {
         self
     }
 
-    /// Scopes that imply others, applied to every scope check.
+    /// Scopes that imply others, applied to every scope check; merged with
+    /// the implications of the [vocabulary](Self::vocabulary), if any.
     pub fn scope_hierarchy(mut self, hierarchy: ScopeHierarchy) -> Self {
         self.catalog.hierarchy = hierarchy;
+        self
+    }
+
+    /// The server's scope vocabulary, usually declared with
+    /// [`scopes!`](crate::scopes!): every scope the server knows.
+    ///
+    /// With a vocabulary, `scopes_supported` is every scope it declares
+    /// (unless [`scopes_supported`](Self::scopes_supported) says otherwise),
+    /// its implications join the [`scope_hierarchy`](Self::scope_hierarchy),
+    /// [`McpServer::scope_description`] describes its scopes, and
+    /// [`build`](Self::build) refuses a tool requiring a scope it does not
+    /// declare, naming the tool, the scope and where the tool is declared.
+    ///
+    /// ```standalone_crate
+    /// use mcp_runtime::{McpServer, tool};
+    ///
+    /// mcp_runtime::scopes! {
+    ///     /// The scopes of this server.
+    ///     pub SCOPES {
+    ///         TODO_READ = "todo:read" => "Read your todo items",
+    ///         TODO_WRITE = "todo:write" => "Create and change todo items",
+    ///     }
+    /// }
+    ///
+    /// /// Add a todo item.
+    /// #[tool(scope = TODO_WRITE)]
+    /// fn create_todo(title: String) -> String {
+    ///     title
+    /// }
+    ///
+    /// /// Add a todo item, requiring a scope the vocabulary lacks.
+    /// #[tool(scope = "todo:create")]
+    /// fn add_todo(title: String) -> String {
+    ///     title
+    /// }
+    ///
+    /// let server = McpServer::builder().vocabulary(&SCOPES).tool::<create_todo>().build()?;
+    /// assert_eq!(server.scope_description("todo:write"), Some("Create and change todo items"));
+    ///
+    /// let refused = McpServer::builder().vocabulary(&SCOPES).tool::<add_todo>().build();
+    /// let message = refused.unwrap_err().to_string();
+    /// assert!(message.starts_with("tool `add_todo` (declared at "), "{message}");
+    /// assert!(message.contains("requires the scope `todo:create`, which the vocabulary `SCOPES`"));
+    /// # Ok::<(), mcp_runtime::Error>(())
+    /// ```
+    pub fn vocabulary(mut self, vocabulary: &'static Vocabulary) -> Self {
+        self.catalog.vocabulary = Some(vocabulary);
         self
     }
 
@@ -391,7 +440,9 @@ impl McpServerBuilder {
         self
     }
 
-    /// The advertised `scopes_supported` (default: every scope the tools name).
+    /// The advertised `scopes_supported` (default: every scope the
+    /// [vocabulary](Self::vocabulary) declares, or without one every scope
+    /// the tools name).
     pub fn scopes_supported<S: Into<String>>(
         mut self,
         scopes: impl IntoIterator<Item = S>,
