@@ -24,6 +24,7 @@ mod db;
 mod error;
 mod hr;
 mod limits;
+mod scopes;
 mod system;
 mod todo;
 
@@ -37,7 +38,7 @@ use std::{
 
 use clap::{Parser, Subcommand};
 use mcp_runtime::{
-    McpServer, ScopeHierarchy,
+    McpServer,
     auth::{AuthSettings, DevIssuer},
 };
 
@@ -178,9 +179,9 @@ impl Cli {
             .host(self.host.clone())
             .port(self.port)
             .step_up(self.step_up.unwrap_or(false))
-            .scope_hierarchy(
-                ScopeHierarchy::new().with_chain(["system:admin", "system:write", "system:read"]),
-            )
+            // scopes_supported, the system:admin ⊇ system:write ⊇ system:read
+            // hierarchy and the descriptions, from the one declaration.
+            .vocabulary(&scopes::DEMO)
             // MCP_HEADER_TIMEOUT, MCP_TOOL_TIMEOUT, MCP_MAX_CONNECTIONS, …
             .limits_from_env()?;
         if let Some(url) = &self.mcp_url {

@@ -10,6 +10,7 @@ use crate::{
     db::Db,
     error::Failure,
     limits::{self, TodoQuota},
+    scopes::{TODO_READ, TODO_WRITE},
     system::System,
 };
 
@@ -88,7 +89,7 @@ fn writable(system: &System) -> Result<(), ToolError> {
 ///
 /// # Arguments
 /// * `include_done` - Also list items already done (default: true).
-#[tool(scope = "todo:read", read_only)]
+#[tool(scope = TODO_READ, read_only)]
 pub fn list_todos(
     token: AccessToken,
     db: State<Db>,
@@ -109,7 +110,7 @@ pub fn list_todos(
 /// # Arguments
 /// * `title` - What needs doing (1 to 200 characters).
 /// * `due` - When it is due, free text such as `2026-12-01` (at most 64 characters).
-#[tool(scope = "todo:write")]
+#[tool(scope = TODO_WRITE)]
 pub fn create_todo(
     token: AccessToken,
     db: State<Db>,
@@ -144,7 +145,7 @@ pub fn create_todo(
 /// * `title` - A new title (1 to 200 characters).
 /// * `done` - Mark the item done or not done.
 /// * `due` - A new due date (at most 64 characters).
-#[tool(scope = "todo:write", idempotent)]
+#[tool(scope = TODO_WRITE, idempotent)]
 pub fn update_todo(
     token: AccessToken,
     db: State<Db>,
@@ -174,7 +175,7 @@ pub fn update_todo(
 ///
 /// # Arguments
 /// * `id` - The item's id.
-#[tool(scope = "todo:write", destructive)]
+#[tool(scope = TODO_WRITE, destructive)]
 pub fn delete_todo(
     token: AccessToken,
     db: State<Db>,
