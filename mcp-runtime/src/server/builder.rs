@@ -168,7 +168,7 @@ impl McpServerBuilder {
     }
 
     /// Configures what the environment says: `MCP_URL`, `PORT`, `HOST`,
-    /// `MCP_STEP_UP`, the limits (see [`limits_from_env`](Self::limits_from_env)), and, unless [`auth`](Self::auth) was called before,
+    /// `MCP_STEP_UP`, `MCP_CHALLENGE_SCOPES`, the limits (see [`limits_from_env`](Self::limits_from_env)), and, unless [`auth`](Self::auth) was called before,
     /// authentication as [`AuthSettings::from_env`] reads it (Scalekit, any
     /// OIDC issuer, or the development issuer). A malformed variable is an
     /// error naming it.
@@ -186,6 +186,9 @@ impl McpServerBuilder {
         }
         if let Some(on) = env::bool_var("MCP_STEP_UP")? {
             self.gate.step_up = on;
+        }
+        if let Some(scopes) = env::scopes_var("MCP_CHALLENGE_SCOPES")? {
+            self.gate.challenge_scopes = Some(("MCP_CHALLENGE_SCOPES", dedup(scopes)));
         }
         self = self.limits_from_env()?;
         if self.auth.is_none() {
@@ -451,6 +454,49 @@ impl McpServerBuilder {
         self
     }
 
+    /// The scopes the `401` challenge asks for on first contact: the `scope`
+    /// of its `WWW-Authenticate: Bearer` header (`MCP_CHALLENGE_SCOPES`,
+    /// space- or comma-separated, read by [`from_env`](Self::from_env)).
+    ///
+    /// An MCP client (authorization spec 2025-11-25, "Scope Selection
+    /// Strategy") asks for exactly the `scope` of the first 401, and only
+    /// without one for every scope of `scopes_supported`. By default the 401
+    /// names `scopes_supported`, so a client asks for every scope on first
+    /// contact: the same as if `scope` were left out. Naming here the scopes
+    /// basic use needs (read-only ones, say) lets clients start with least
+    /// privilege and ask for more when a call needs it: with
+    /// [`step_up`](Self::step_up) on, the `403 insufficient_scope` of such a
+    /// call names the scopes to ask for. An empty list leaves `scope` out of
+    /// the 401. The `403` of step-up is not affected.
+    ///
+    /// [`build`](Self::build) checks that each scope is one RFC 6749 scope
+    /// token and, with a [vocabulary](Self::vocabulary), one it declares.
+    ///
+    /// ```
+    /// use mcp_runtime::{McpServer, auth::StaticTokenVerifier};
+    ///
+    /// let server = McpServer::builder()
+    ///     .auth(StaticTokenVerifier::new())
+    ///     .scopes_supported(["todo:read", "todo:write"])
+    ///     .challenge_scopes(["todo:read"])
+    ///     .build()?;
+    ///
+    /// let refused = McpServer::builder()
+    ///     .challenge_scopes(["todo read"])
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(
+    ///     refused.to_string(),
+    ///     "challenge_scopes: \"todo read\" is not one RFC 6749 scope token \
+    ///      (printable ASCII except space, `\"` and `\\`)"
+    /// );
+    /// # Ok::<(), mcp_runtime::Error>(())
+    /// ```
+    pub fn challenge_scopes(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.gate.challenge_scopes = Some(("challenge_scopes", dedup(scopes)));
+        self
+    }
+
     /// The advertised `resource_name` (default: the server's title or name).
     pub fn resource_name(mut self, name: impl Into<String>) -> Self {
         self.gate.resource_name = Some(name.into());
@@ -639,6 +685,7 @@ impl McpServerBuilder {
         let site = Site::new(base_url.clone(), bind.ip().is_loopback());
         let auth = self.auth.map(|(_, install)| install(&site)).transpose()?;
         let catalog = Catalog::build(self.catalog)?;
+        self.gate.check(catalog.vocabulary())?;
         let mut gate = self.gate;
         let mut routes = self.routes;
         let mut authentication = None;
@@ -674,6 +721,17 @@ impl McpServerBuilder {
             }),
         })
     }
+}
+
+/// `scopes` in order, each once.
+fn dedup(scopes: impl IntoIterator<Item = impl Into<String>>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for scope in scopes.into_iter().map(Into::into) {
+        if !out.contains(&scope) {
+            out.push(scope);
+        }
+    }
+    out
 }
 
 fn bracket_v6(host: &str) -> String {
