@@ -16,3 +16,9 @@ mcp_runtime::scopes! {
         SYSTEM_READ = "system:read" => "Read the server's status",
     }
 }
+
+/// The scopes the 401 challenge asks a new client for, unless
+/// `MCP_CHALLENGE_SCOPES` says otherwise: read-only access to everything.
+/// A client asks for more when a call needs it (with `--step-up`, the 403
+/// names them).
+pub const READ_ONLY: [&str; 4] = [FINANCE_READ, HR_READ, SYSTEM_READ, TODO_READ];
