@@ -32,7 +32,7 @@ fn create_todo(title: String) -> String {
 }
 
 /// Reads the status.
-#[tool(scope = SYSTEM_READ)]
+#[tool(scope = crate::SYSTEM_READ)]
 fn status() -> String {
     "ok".into()
 }

@@ -27,8 +27,8 @@ mod hr {
 #[tool(scope = TODO_WRITE)]
 fn one() {}
 
-/// Several scopes, by path, all required.
-#[tool(scopes = [TODO_READ, crate::hr::HR_READ])]
+/// Several scopes, one by a path through a module, all required.
+#[tool(scopes = [TODO_READ, self::hr::HR_READ])]
 fn all() {}
 
 /// Any of several, a constant and a literal.
