@@ -6,7 +6,12 @@ use rusqlite::{OptionalExtension, Row, params};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::{db::Db, error::Failure, limits};
+use crate::{
+    db::Db,
+    error::Failure,
+    limits,
+    scopes::{FINANCE_READ, FINANCE_WRITE, HR_READ, HR_WRITE},
+};
 
 /// A directory entry (HR data; no pay information).
 #[derive(Debug, Serialize, JsonSchema)]
@@ -46,7 +51,7 @@ fn employee(row: &Row<'_>) -> rusqlite::Result<Employee> {
 const EMPLOYEE: &str = "SELECT id, name, email, department, title, phone FROM employees";
 
 /// List the employee directory.
-#[tool(scope = "hr:read", read_only)]
+#[tool(scope = HR_READ, read_only)]
 pub fn list_employees(db: State<Db>) -> Result<Directory, Failure> {
     let conn = db.conn();
     let mut stmt = conn.prepare_cached(&format!("{EMPLOYEE} ORDER BY id"))?;
@@ -58,7 +63,7 @@ pub fn list_employees(db: State<Db>) -> Result<Directory, Failure> {
 ///
 /// # Arguments
 /// * `id` - The employee's id.
-#[tool(scope = "hr:read", read_only)]
+#[tool(scope = HR_READ, read_only)]
 pub fn get_employee(db: State<Db>, id: i64) -> Result<Employee, Failure> {
     db.conn()
         .query_row(&format!("{EMPLOYEE} WHERE id = ?1"), [id], employee)
@@ -70,7 +75,7 @@ pub fn get_employee(db: State<Db>, id: i64) -> Result<Employee, Failure> {
 /// `get_employee`).
 #[resource_template(
     uri = "hr://employees/{id}",
-    scope = "hr:read",
+    scope = HR_READ,
     name = "employee",
     mime_type = "application/json"
 )]
@@ -96,7 +101,7 @@ fn employee_not_found(id: i64) -> Failure {
 /// * `title` - A new job title (at most 200 characters).
 /// * `department` - A new department (at most 100 characters).
 /// * `phone` - A new work phone (at most 32 characters).
-#[tool(scope = "hr:write", idempotent)]
+#[tool(scope = HR_WRITE, idempotent)]
 pub fn update_employee(
     db: State<Db>,
     id: i64,
@@ -185,7 +190,7 @@ const EXPENSE: &str = "SELECT id, employee_id, amount_cents, currency, descripti
 ///
 /// # Arguments
 /// * `employee_id` - Only this employee's payroll line.
-#[tool(scope = "finance:read", read_only)]
+#[tool(scope = FINANCE_READ, read_only)]
 pub fn get_payroll(db: State<Db>, employee_id: Option<i64>) -> Result<Payroll, Failure> {
     let conn = db.conn();
     let mut stmt = conn.prepare_cached(
@@ -220,7 +225,7 @@ pub fn get_payroll(db: State<Db>, employee_id: Option<i64>) -> Result<Payroll, F
 ///
 /// # Arguments
 /// * `expense_id` - The claim's id (see `get_payroll`).
-#[tool(scope = "finance:write")]
+#[tool(scope = FINANCE_WRITE)]
 pub fn approve_expense(
     token: AccessToken,
     db: State<Db>,

@@ -24,6 +24,7 @@ mod db;
 mod error;
 mod hr;
 mod limits;
+mod scopes;
 mod system;
 mod todo;
 
@@ -37,7 +38,7 @@ use std::{
 
 use clap::{Parser, Subcommand};
 use mcp_runtime::{
-    McpServer, ScopeHierarchy,
+    McpServer,
     auth::{AuthSettings, DevIssuer},
 };
 
@@ -73,6 +74,12 @@ struct Cli {
     #[arg(long, env = "MCP_STEP_UP", global = true, num_args = 0..=1, default_missing_value = "true",
           value_parser = clap::builder::BoolishValueParser::new())]
     step_up: Option<bool>,
+
+    /// Scopes the 401 challenge asks a new client for, space- or
+    /// comma-separated. Default: the read-only scopes (finance:read hr:read
+    /// system:read todo:read); clients ask for more when a call needs them.
+    #[arg(long, env = "MCP_CHALLENGE_SCOPES", global = true)]
+    challenge_scopes: Option<String>,
 
     /// SQLite database file (created on first run).
     #[arg(
@@ -185,9 +192,10 @@ impl Cli {
             .host(self.host.clone())
             .port(self.port)
             .step_up(self.step_up.unwrap_or(false))
-            .scope_hierarchy(
-                ScopeHierarchy::new().with_chain(["system:admin", "system:write", "system:read"]),
-            )
+            .challenge_scopes(self.challenge_scopes())
+            // scopes_supported, the system:admin ⊇ system:write ⊇ system:read
+            // hierarchy and the descriptions, from the one declaration.
+            .vocabulary(&scopes::DEMO)
             // MCP_HEADER_TIMEOUT, MCP_TOOL_TIMEOUT, MCP_MAX_CONNECTIONS, …
             .limits_from_env()?;
         if let Some(url) = &self.mcp_url {
@@ -201,6 +209,41 @@ impl Cli {
             })?;
         }
         Ok(b)
+    }
+
+    /// `--challenge-scopes` as a list, or the read-only scopes.
+    fn challenge_scopes(&self) -> Vec<&str> {
+        match &self.challenge_scopes {
+            Some(list) => list.split([' ', ',']).filter(|s| !s.is_empty()).collect(),
+            None => scopes::READ_ONLY.to_vec(),
+        }
+    }
+
+    /// Each challenge scope is one of the demo's: checked before anything
+    /// is created (the server's build checks it too, later).
+    fn check_challenge_scopes(&self) -> Result<(), String> {
+        match self
+            .challenge_scopes()
+            .into_iter()
+            .find(|s| !scopes::DEMO.contains(s))
+        {
+            Some(unknown) => Err(format!(
+                "MCP_CHALLENGE_SCOPES: `{unknown}` is not one of the demo's scopes ({})",
+                scopes::DEMO.sorted_scopes().join(" ")
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `e`, naming the variable a setting came from rather than the builder
+/// method that received it.
+fn as_variable(e: mcp_runtime::Error) -> String {
+    match e {
+        mcp_runtime::Error::Config { name, message } if name == "challenge_scopes" => {
+            format!("MCP_CHALLENGE_SCOPES: {message}")
+        }
+        e => e.to_string(),
     }
 }
 
@@ -379,12 +422,13 @@ async fn serve(mut cli: Cli) -> Result<(), String> {
                 .into(),
         );
     }
+    cli.check_challenge_scopes()?;
     let builder = cli.builder().map_err(|e| e.to_string())?.auth(settings);
     builder.effective_base_url().map_err(|e| e.to_string())?;
     let db = Db::open(&cli.db)?;
     let server = with_state(builder, db, system, &cli)
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(as_variable)?;
     let listener = match listener {
         Some(l) => l,
         None => tokio::net::TcpListener::bind(server.bind_addr())
@@ -419,43 +463,49 @@ fn count_requests(
     }
 }
 
+/// What the demo prints once it listens, written in one piece so that a
+/// reader never sees half of it.
 fn banner(cli: &Cli, server: &McpServer) {
+    use std::fmt::Write as _;
     let provider = server.authentication().unwrap_or("none");
     let endpoint = server.endpoint();
-    println!(
-        "demo-server {} listening on {}",
-        env!("CARGO_PKG_VERSION"),
+    let tools: Vec<&str> = server.tools().iter().map(|t| t.name.as_ref()).collect();
+    let step_up = if cli.step_up.unwrap_or(false) {
+        "on (403 insufficient_scope)"
+    } else {
+        "off (scope errors as tool results)"
+    };
+    let first = match cli.challenge_scopes().join(" ") {
+        s if s.is_empty() => "(no scope: clients ask for scopes_supported)".to_owned(),
+        s => s,
+    };
+    let mut out = String::new();
+    let version = env!("CARGO_PKG_VERSION");
+    let _ = writeln!(
+        out,
+        "demo-server {version} listening on {}",
         server.bind_addr()
     );
-    println!("  MCP endpoint:   {endpoint}");
-    println!("  authentication: {provider}");
-    println!(
-        "  tools:          {}",
-        server
-            .tools()
-            .iter()
-            .map(|t| t.name.as_ref())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    println!("  database:       {}", cli.db.display());
-    println!(
-        "  step-up mode:   {}",
-        if cli.step_up.unwrap_or(false) {
-            "on (403 insufficient_scope)"
-        } else {
-            "off (scope errors as tool results)"
-        }
-    );
+    let _ = writeln!(out, "  MCP endpoint:   {endpoint}");
+    let _ = writeln!(out, "  authentication: {provider}");
+    let _ = writeln!(out, "  tools:          {}", tools.join(", "));
+    let _ = writeln!(out, "  database:       {}", cli.db.display());
+    let _ = writeln!(out, "  step-up mode:   {step_up}");
+    let _ = writeln!(out, "  401 asks for:   {first}");
     if provider.starts_with("development issuer") {
-        println!();
-        println!("Development mode: tokens are minted locally. Get one with");
-        println!("  TOKEN=$({} --scope todo:read)", token_command(cli));
-        println!("and list the tools with");
-        println!(
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "Development mode: tokens are minted locally. Get one with"
+        );
+        let _ = writeln!(out, "  TOKEN=$({} --scope todo:read)", token_command(cli));
+        let _ = writeln!(out, "and list the tools with");
+        let _ = writeln!(
+            out,
             "  curl -s {endpoint} -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}}'"
         );
     }
+    print!("{out}");
 }
 
 /// The `token` command minting tokens this server accepts: the same base URL

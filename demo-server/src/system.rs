@@ -13,7 +13,11 @@ use mcp_runtime::{AccessToken, State, tool};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::{db::Db, error::Failure};
+use crate::{
+    db::Db,
+    error::Failure,
+    scopes::{SYSTEM_ADMIN, SYSTEM_READ, SYSTEM_WRITE},
+};
 
 /// The demo process's own state.
 #[derive(Debug)]
@@ -92,7 +96,7 @@ fn status(system: &System) -> Status {
 }
 
 /// Show the server's status: version, uptime, memory, requests served.
-#[tool(scope = "system:read", read_only)]
+#[tool(scope = SYSTEM_READ, read_only)]
 pub fn get_system_status(system: State<System>) -> Status {
     status(&system)
 }
@@ -101,7 +105,7 @@ pub fn get_system_status(system: State<System>) -> Status {
 ///
 /// # Arguments
 /// * `enabled` - `true` to start maintenance, `false` to end it.
-#[tool(scope = "system:write", idempotent)]
+#[tool(scope = SYSTEM_WRITE, idempotent)]
 pub fn set_maintenance_mode(token: AccessToken, system: State<System>, enabled: bool) -> Status {
     let was = system.maintenance.swap(enabled, Ordering::Relaxed);
     if was != enabled {
@@ -121,7 +125,7 @@ pub struct Restarted {
 
 /// Restart the demo's services in process: reopen the database (applying any
 /// pending migration), end maintenance mode and reset the request counter.
-#[tool(scope = "system:admin", destructive)]
+#[tool(scope = SYSTEM_ADMIN, destructive)]
 pub fn restart_service(
     token: AccessToken,
     system: State<System>,

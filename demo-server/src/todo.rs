@@ -10,6 +10,7 @@ use crate::{
     db::Db,
     error::Failure,
     limits::{self, TodoQuota},
+    scopes::{TODO_READ, TODO_WRITE},
     system::System,
 };
 
@@ -88,7 +89,7 @@ fn writable(system: &System) -> Result<(), ToolError> {
 ///
 /// # Arguments
 /// * `include_done` - Also list items already done (default: true).
-#[tool(scope = "todo:read", read_only)]
+#[tool(scope = TODO_READ, read_only)]
 pub fn list_todos(
     token: AccessToken,
     db: State<Db>,
@@ -107,7 +108,7 @@ pub fn list_todos(
 /// The caller's own todo items, as JSON (the resource form of `list_todos`).
 #[resource(
     uri = "todo://items",
-    scope = "todo:read",
+    scope = TODO_READ,
     name = "my-todos",
     mime_type = "application/json"
 )]
@@ -119,7 +120,7 @@ pub fn todo_items(token: AccessToken, db: State<Db>) -> Result<TodoList, Failure
 ///
 /// # Arguments
 /// * `focus` - What matters most today (at most 200 characters).
-#[prompt(scope = "todo:read", title = "Plan my day")]
+#[prompt(scope = TODO_READ, title = "Plan my day")]
 pub fn plan_my_day(
     token: AccessToken,
     db: State<Db>,
@@ -157,7 +158,7 @@ pub fn plan_my_day(
 /// # Arguments
 /// * `title` - What needs doing (1 to 200 characters).
 /// * `due` - When it is due, free text such as `2026-12-01` (at most 64 characters).
-#[tool(scope = "todo:write")]
+#[tool(scope = TODO_WRITE)]
 pub fn create_todo(
     token: AccessToken,
     db: State<Db>,
@@ -192,7 +193,7 @@ pub fn create_todo(
 /// * `title` - A new title (1 to 200 characters).
 /// * `done` - Mark the item done or not done.
 /// * `due` - A new due date (at most 64 characters).
-#[tool(scope = "todo:write", idempotent)]
+#[tool(scope = TODO_WRITE, idempotent)]
 pub fn update_todo(
     token: AccessToken,
     db: State<Db>,
@@ -222,7 +223,7 @@ pub fn update_todo(
 ///
 /// # Arguments
 /// * `id` - The item's id.
-#[tool(scope = "todo:write", destructive)]
+#[tool(scope = TODO_WRITE, destructive)]
 pub fn delete_todo(
     token: AccessToken,
     db: State<Db>,

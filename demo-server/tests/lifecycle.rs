@@ -61,6 +61,7 @@ fn help_lists_every_option_with_its_environment_variable() {
         ("--port", "PORT"),
         ("--mcp-url", "MCP_URL"),
         ("--step-up", "MCP_STEP_UP"),
+        ("--challenge-scopes", "MCP_CHALLENGE_SCOPES"),
         ("--db", "DEMO_DB"),
         ("--todo-quota", "DEMO_TODO_QUOTA"),
         ("--scalekit-environment-url", "SCALEKIT_ENVIRONMENT_URL"),
@@ -128,32 +129,36 @@ fn dev_banner_says_where_it_listens_and_how_to_call_it() {
         lines[5],
         "  step-up mode:   off (scope errors as tool results)"
     );
-    assert_eq!(lines[6], "");
     assert_eq!(
-        lines[7],
+        lines[6],
+        "  401 asks for:   finance:read hr:read system:read todo:read"
+    );
+    assert_eq!(lines[7], "");
+    assert_eq!(
+        lines[8],
         "Development mode: tokens are minted locally. Get one with"
     );
     assert_eq!(
-        lines[8],
+        lines[9],
         format!(
             "  TOKEN=$(cargo run -q -p demo-server -- token --port {port} --dev-key-file {key} --scope todo:read)"
         )
     );
-    assert_eq!(lines[9], "and list the tools with");
+    assert_eq!(lines[10], "and list the tools with");
     assert!(
-        lines[10].starts_with(&format!("  curl -s http://127.0.0.1:{port}/mcp ")),
+        lines[11].starts_with(&format!("  curl -s http://127.0.0.1:{port}/mcp ")),
         "{}",
-        lines[10]
+        lines[11]
     );
 
     // The two commands it prints work, as printed (with the binary for
     // `cargo run`): they list the tools.
     let script = format!(
         "set -eo pipefail\n{}\n{}\n",
-        lines[8]
+        lines[9]
             .trim()
             .replace("cargo run -q -p demo-server --", &format!("'{BIN}'")),
-        lines[10].trim()
+        lines[11].trim()
     );
     let out = Command::new("bash")
         .arg("-c")
@@ -345,6 +350,10 @@ fn misconfiguration_exits_non_zero_naming_the_variable() {
         (&[("MCP_URL", "http://localhost:3002/base")], "MCP_URL"),
         (&[("HOST", "not-an-ip")], "HOST"),
         (&[("PORT", "99999")], "PORT"),
+        (
+            &[("MCP_CHALLENGE_SCOPES", "todo:read todo:raed")],
+            "MCP_CHALLENGE_SCOPES: `todo:raed` is not one of the demo's scopes",
+        ),
         // Values clap rejects are named by their option.
         (&[("MCP_STEP_UP", "maybe")], "--step-up"),
     ];
@@ -471,6 +480,52 @@ fn step_up_mode_answers_403_insufficient_scope() {
         res.header("www-authenticate")
             .contains("scope=\"system:read system:admin\""),
         "{res:?}"
+    );
+}
+
+#[test]
+fn the_first_401_asks_for_the_read_scopes() {
+    let scratch = Scratch::new();
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    let demo = Demo::start(&scratch, &[]);
+    let metadata = format!(
+        "http://127.0.0.1:{}/.well-known/oauth-protected-resource/mcp",
+        demo.port
+    );
+    let res = demo.post(None, &list);
+    assert_eq!(res.status, 401);
+    assert_eq!(
+        res.header("www-authenticate"),
+        format!(
+            "Bearer resource_metadata=\"{metadata}\", \
+             scope=\"finance:read hr:read system:read todo:read\""
+        )
+    );
+    // What a client may ask for later is unchanged.
+    let res = http(
+        demo.port,
+        "GET",
+        "/.well-known/oauth-protected-resource/mcp",
+        &[],
+        None,
+    );
+    let prm: Value = serde_json::from_str(&res.text).unwrap();
+    assert_eq!(prm["scopes_supported"].as_array().unwrap().len(), 9);
+    drop(demo);
+
+    // MCP_CHALLENGE_SCOPES (or --challenge-scopes) says otherwise.
+    let mut cmd = demo_command();
+    cmd.env("MCP_CHALLENGE_SCOPES", "todo:read,todo:write");
+    let demo = Demo::start_with(&scratch, cmd, &[]);
+    let res = demo.post(None, &list);
+    assert!(
+        res.header("www-authenticate")
+            .ends_with(", scope=\"todo:read todo:write\""),
+        "{res:?}"
+    );
+    assert!(
+        demo.stdout()
+            .contains("  401 asks for:   todo:read todo:write\n")
     );
 }
 

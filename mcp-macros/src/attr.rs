@@ -6,10 +6,10 @@
 use proc_macro2::Span;
 use quote::{ToTokens, quote};
 use syn::{
-    Ident, LitBool, LitStr, Path, Token, bracketed,
+    ExprPath, Ident, LitBool, LitStr, Path, Token, bracketed,
     ext::IdentExt,
     parse::{Parse, ParseStream},
-    punctuated::Punctuated,
+    spanned::Spanned,
 };
 
 const KEYS: [&str; 14] = [
@@ -145,9 +145,58 @@ pub(crate) enum Rule {
 /// The scopes a tool requires, as written.
 pub(crate) struct Scopes {
     pub(crate) any: bool,
-    pub(crate) list: Vec<LitStr>,
-    /// The brackets of a list, or the literal of `scope = "..."`.
+    pub(crate) list: Vec<ScopeValue>,
+    /// The brackets of a list, or the value of `scope = ...`.
     pub(crate) span: Span,
+}
+
+/// One scope as written: a string literal, checked here, or the path of a
+/// `&str` constant (`TODO_WRITE`, `crate::scopes::TODO_WRITE`), left to the
+/// compiler to resolve and to the server to check when it is built.
+pub(crate) enum ScopeValue {
+    Literal(LitStr),
+    Path(ExprPath),
+}
+
+impl ScopeValue {
+    /// `example` shows the expected form in the error for anything else.
+    fn parse(input: ParseStream<'_>, example: &str) -> syn::Result<Self> {
+        if input.peek(LitStr) {
+            return input.parse().map(ScopeValue::Literal);
+        }
+        let expected = |span| {
+            syn::Error::new(
+                span,
+                format!(
+                    "expected a scope: a string literal or the path of a `&str` constant, \
+                     e.g. {example}"
+                ),
+            )
+        };
+        if input.peek(syn::Lit) {
+            return Err(expected(input.span()));
+        }
+        input
+            .parse::<ExprPath>()
+            .map(ScopeValue::Path)
+            .map_err(|e| expected(e.span()))
+    }
+
+    pub(crate) fn span(&self) -> Span {
+        match self {
+            ScopeValue::Literal(lit) => lit.span(),
+            ScopeValue::Path(path) => path.span(),
+        }
+    }
+}
+
+impl ToTokens for ScopeValue {
+    fn to_tokens(&self, tokens: &mut proc_macro2::TokenStream) {
+        match self {
+            ScopeValue::Literal(lit) => lit.to_tokens(tokens),
+            ScopeValue::Path(path) => path.to_tokens(tokens),
+        }
+    }
 }
 
 impl Parse for Attrs {
@@ -236,9 +285,9 @@ impl Attrs {
     }
 }
 
-/// `= "a:b"`: one scope.
+/// `= "a:b"` or `= A_B`: one scope.
 fn one_scope(input: ParseStream<'_>, key: &Ident) -> syn::Result<Scopes> {
-    let example = "#[tool(scope = \"todo:write\")]";
+    let example = "#[tool(scope = \"todo:write\")] or #[tool(scope = TODO_WRITE)]";
     equals(input, key, example)?;
     if input.peek(syn::token::Bracket) {
         let list: proc_macro2::Group = input.parse()?;
@@ -248,12 +297,11 @@ fn one_scope(input: ParseStream<'_>, key: &Ident) -> syn::Result<Scopes> {
              write several as #[tool(scopes = [\"todo:read\", \"todo:write\"])]",
         ));
     }
-    let lit = literal(input, example)?;
-    let span = lit.span();
+    let value = ScopeValue::parse(input, example)?;
     Ok(Scopes {
         any: false,
-        list: vec![lit],
-        span,
+        span: value.span(),
+        list: vec![value],
     })
 }
 
@@ -314,7 +362,7 @@ fn flag(input: ParseStream<'_>, key: Ident, slot: &mut Slot<LitBool>) -> syn::Re
     slot.set(key, value)
 }
 
-/// `key = ["a", "b"]`.
+/// `key = ["a", "b"]`, or constants: `key = [A, B]`.
 fn list(input: ParseStream<'_>, key: &Ident) -> syn::Result<Scopes> {
     let example = format!("#[tool({key} = [\"todo:read\", \"todo:write\"])]");
     equals(input, key, &example)?;
@@ -326,12 +374,18 @@ fn list(input: ParseStream<'_>, key: &Ident) -> syn::Result<Scopes> {
     }
     let content;
     let brackets = bracketed!(content in input);
-    let items = Punctuated::<LitStr, Token![,]>::parse_terminated(&content).map_err(|e| {
-        syn::Error::new(e.span(), format!("expected scope strings, e.g. {example}"))
-    })?;
+    let either = format!("{example} or #[tool({key} = [TODO_READ, TODO_WRITE])]");
+    let mut items = Vec::new();
+    while !content.is_empty() {
+        items.push(ScopeValue::parse(&content, &either)?);
+        if content.is_empty() {
+            break;
+        }
+        content.parse::<Token![,]>()?;
+    }
     Ok(Scopes {
         any: key == "any_scope",
-        list: items.into_iter().collect(),
+        list: items,
         span: brackets.span.join(),
     })
 }

@@ -57,7 +57,7 @@ use proc_macro::TokenStream;
 ///
 /// | key | meaning |
 /// |---|---|
-/// | `scope = "todo:write"` | the token must hold this scope |
+/// | `scope = "todo:write"`, or `scope = TODO_WRITE` | the token must hold this scope |
 /// | `scopes = ["hr:read", "finance:read"]` | the token must hold every listed scope; a refusal names the first one missing |
 /// | `any_scope = ["hr:read", "finance:read"]` | the token must hold one of them |
 /// | `public` | any caller the server admits: any valid token, or anyone when the server has no authentication |
@@ -85,6 +85,32 @@ use proc_macro::TokenStream;
 /// scope-token grammar (printable ASCII except space, `"` and `\`); a bad
 /// one, an empty list, a repeated scope, an unknown key or a repeated key is
 /// a compile error on the offending token.
+///
+/// A scope can also be named by the path of a `&str` constant, such as one
+/// declared with `mcp_runtime::scopes!`, so that each scope is spelt once:
+/// `scope = TODO_WRITE`, `scopes = [TODO_READ, crate::hr::HR_READ]`. A
+/// misspelt constant is the compiler's own error (``cannot find value
+/// `TODO_WIRTE` ``, with its suggestion of the constant meant); the
+/// constant's value is checked against the grammar, and against the
+/// server's vocabulary when it has one, when the server is built.
+///
+/// ```
+/// use mcp_runtime::tool;
+///
+/// mcp_runtime::scopes! {
+///     /// The scopes of the HR tools.
+///     pub HR {
+///         HR_READ = "hr:read" => "Read employee records",
+///         HR_WRITE = "hr:write" => "Change employee records",
+///     }
+/// }
+///
+/// /// Update an employee's title.
+/// #[tool(scopes = [HR_READ, HR_WRITE])]
+/// fn retitle(employee: u64, title: String) -> String {
+///     format!("{employee} is now {title}")
+/// }
+/// ```
 ///
 /// # Parameters
 ///

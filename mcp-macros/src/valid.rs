@@ -13,7 +13,7 @@ use syn::{
 };
 
 use crate::{
-    attr::{Attrs, Rule},
+    attr::{Attrs, Rule, ScopeValue},
     docs::Docs,
 };
 
@@ -34,8 +34,8 @@ pub(crate) struct Tool<'a> {
 
 pub(crate) enum ScopeRule<'a> {
     Public,
-    All(&'a [LitStr]),
-    Any(&'a [LitStr]),
+    All(&'a [ScopeValue]),
+    Any(&'a [ScopeValue]),
 }
 
 pub(crate) enum Param<'a> {
@@ -316,13 +316,20 @@ pub(crate) fn scope_rule<'a>(
         );
     }
     let mut seen = BTreeSet::new();
-    for lit in &scopes.list {
-        let scope = lit.value();
-        if let Some(problem) = scope_token_problem(&scope) {
-            errors.push(lit.span(), problem);
+    for value in &scopes.list {
+        // A constant's value is checked when the server is built; only its
+        // path can be compared here.
+        let scope = match value {
+            ScopeValue::Literal(lit) => lit.value(),
+            ScopeValue::Path(path) => path.to_token_stream().to_string().replace(' ', ""),
+        };
+        if let ScopeValue::Literal(_) = value
+            && let Some(problem) = scope_token_problem(&scope)
+        {
+            errors.push(value.span(), problem);
         } else if !seen.insert(scope.clone()) {
             errors.push(
-                lit.span(),
+                value.span(),
                 format!("duplicate scope `{scope}`: give it once"),
             );
         }

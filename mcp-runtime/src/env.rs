@@ -62,3 +62,30 @@ pub(crate) fn count_var(name: &str) -> Result<Option<usize>, Error> {
         )),
     }
 }
+
+/// A list of scopes, space- or comma-separated: `None` when unset.
+pub(crate) fn scopes_var(name: &str) -> Result<Option<Vec<String>>, Error> {
+    Ok(var(name)?.map(|v| split_scopes(&v)))
+}
+
+/// `todo:read, hr:read` or `todo:read hr:read` as a list.
+fn split_scopes(v: &str) -> Vec<String> {
+    v.split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_lists_split_on_spaces_and_commas() {
+        assert_eq!(
+            split_scopes(" todo:read,hr:read  system:read ,"),
+            ["todo:read", "hr:read", "system:read"]
+        );
+        assert!(split_scopes(" , ").is_empty());
+    }
+}

@@ -28,6 +28,50 @@ pub enum Error {
         /// The state's type.
         state: &'static str,
     },
+    /// A tool, resource or prompt requires a string that is not one RFC 6749
+    /// scope token (a constant named in `#[tool(scope = CONST)]` can hold
+    /// anything).
+    #[error(
+        "{kind} `{name}` (declared at {location}) requires the scope {scope:?}, which is not one RFC 6749 scope token (printable ASCII except space, `\"` and `\\`); fix the scope it names"
+    )]
+    InvalidScope {
+        /// `tool`, `resource` or `prompt`.
+        kind: &'static str,
+        /// Its name (a resource's URI or template).
+        name: String,
+        /// Where it is declared (`file:line`, or `McpServerBuilder`).
+        location: &'static str,
+        /// The scope as written.
+        scope: &'static str,
+    },
+    /// A tool, resource or prompt requires a scope that the server's
+    /// vocabulary does not declare.
+    #[error(
+        "{kind} `{name}` (declared at {location}) requires the scope `{scope}`, which the vocabulary {vocabulary} does not declare{}; declare it there or require one of its scopes",
+        did_you_mean(*.suggestion)
+    )]
+    ScopeNotInVocabulary {
+        /// `tool`, `resource` or `prompt`.
+        kind: &'static str,
+        /// Its name (a resource's URI or template).
+        name: String,
+        /// Where it is declared (`file:line`, or `McpServerBuilder`).
+        location: &'static str,
+        /// The scope the vocabulary lacks.
+        scope: &'static str,
+        /// The vocabulary's name, and where it is declared when known.
+        vocabulary: String,
+        /// The declared scope closest to `scope`, if one is close.
+        suggestion: Option<&'static str>,
+    },
+    /// The vocabulary given to the server contradicts itself.
+    #[error("vocabulary {vocabulary}: {problem}")]
+    InvalidVocabulary {
+        /// The vocabulary's name, and where it is declared when known.
+        vocabulary: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// An environment variable or setting is missing or malformed.
     #[error("{name}: {message}")]
     Config {
@@ -39,6 +83,13 @@ pub enum Error {
     /// Binding or serving failed.
     #[error("server I/O error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// `` (did you mean `x`?)`` for a suggestion, else nothing.
+fn did_you_mean(suggestion: Option<&str>) -> String {
+    suggestion
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default()
 }
 
 impl Error {

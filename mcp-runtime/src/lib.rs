@@ -46,6 +46,13 @@
 //! # }
 //! ```
 //!
+//! A server's scopes can be declared once with [`scopes!`]: tools name them
+//! by constant (`#[tool(scope = TODO_WRITE)]`, so a misspelling is a compile
+//! error), and [`McpServerBuilder::vocabulary`] takes `scopes_supported`,
+//! the hierarchy and the scopes' descriptions from the declaration.
+//! [`McpServerBuilder::challenge_scopes`] chooses the scopes the first `401`
+//! asks a client for.
+//!
 //! Resources, resource templates, prompts and argument completion are added
 //! on the builder, each with rmcp's own model type for its listing and an
 //! async handler: see [`McpServerBuilder::resource`],
@@ -113,6 +120,10 @@ pub use catalog::scopes;
 pub use catalog::scopes::ScopeHierarchy;
 /// The scopes a tool requires.
 pub use catalog::scopes::ScopeRule;
+/// One scope of a vocabulary.
+pub use catalog::vocabulary::DeclaredScope;
+/// Every scope a server knows, declared once with [`scopes!`].
+pub use catalog::vocabulary::Vocabulary;
 
 // Serving.
 /// Why a server could not be built or started.

@@ -396,6 +396,106 @@ async fn step_up_refuses_with_403_and_the_scopes_to_ask_for() {
     assert_eq!(res.status, 200);
 }
 
+const METADATA: &str = "http://127.0.0.1:3002/.well-known/oauth-protected-resource/mcp";
+
+#[tokio::test]
+async fn challenge_scopes_are_the_401s_scope() {
+    let app = builder()
+        .challenge_scopes(["system:read", "echo:use", "system:read"])
+        .step_up(true)
+        .build()
+        .unwrap()
+        .into_router();
+    let list = rpc("tools/list", json!({}));
+    let res = call(app.clone(), list.clone(), None).await;
+    assert_eq!(res.status, 401);
+    assert_eq!(
+        res.header("www-authenticate"),
+        format!("Bearer resource_metadata=\"{METADATA}\", scope=\"system:read echo:use\"")
+    );
+    let res = call(app.clone(), list, Some("forged")).await;
+    assert_eq!(
+        res.header("www-authenticate"),
+        format!(
+            "Bearer error=\"invalid_token\", error_description=\"unknown token\", \
+             resource_metadata=\"{METADATA}\", scope=\"system:read echo:use\""
+        )
+    );
+    // The step-up 403 still names the scopes held and required.
+    let echo = rpc(
+        "tools/call",
+        json!({"name": "echo", "arguments": {"text": "hi"}}),
+    );
+    let res = call(app.clone(), echo, Some("reader")).await;
+    assert_eq!(res.status, 403);
+    assert!(
+        res.header("www-authenticate")
+            .contains("scope=\"other echo:use\"")
+    );
+    // scopes_supported is unchanged.
+    let req = Request::get("/.well-known/oauth-protected-resource/mcp")
+        .header(header::HOST, "localhost:3002")
+        .body(Body::empty())
+        .unwrap();
+    let prm: Value = serde_json::from_str(&send(app, req).await.text).unwrap();
+    assert_eq!(prm["scopes_supported"], json!(["echo:use", "system:read"]));
+}
+
+#[tokio::test]
+async fn no_challenge_scopes_leaves_scope_out_of_the_401() {
+    let app = builder()
+        .challenge_scopes(Vec::<String>::new())
+        .build()
+        .unwrap()
+        .into_router();
+    let res = call(app, rpc("tools/list", json!({})), None).await;
+    assert_eq!(res.status, 401);
+    assert_eq!(
+        res.header("www-authenticate"),
+        format!("Bearer resource_metadata=\"{METADATA}\"")
+    );
+}
+
+#[test]
+fn challenge_scopes_are_checked_at_build() {
+    mcp_runtime::scopes! {
+        /// The scopes of this test.
+        SCOPES {
+            ECHO = "echo:use" => "Echo text",
+            STATUS = "system:read" => "Read the status",
+        }
+    }
+    let err = builder()
+        .challenge_scopes(["echo:use", "bad scope"])
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "challenge_scopes: \"bad scope\" is not one RFC 6749 scope token \
+         (printable ASCII except space, `\"` and `\\`)"
+    );
+    let err = builder()
+        .vocabulary(&SCOPES)
+        .challenge_scopes([ECHO, "echo:uses"])
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "challenge_scopes: `echo:uses` is not a scope of the vocabulary `SCOPES` \
+             (declared at {}) (did you mean `echo:use`?)",
+            SCOPES.location().unwrap()
+        )
+    );
+    assert!(
+        builder()
+            .vocabulary(&SCOPES)
+            .challenge_scopes([STATUS])
+            .build()
+            .is_ok()
+    );
+}
+
 #[tokio::test]
 async fn duplicate_names_fail_at_build() {
     /// Another echo.

@@ -292,3 +292,39 @@ fn a_server_can_serve_only_the_items_it_names() {
         ]
     );
 }
+
+#[test]
+fn a_vocabulary_covers_resources_and_prompts_too() {
+    mcp_runtime::scopes! {
+        /// Fewer scopes than the items use.
+        pub FEW {
+            HR_READ = "hr:read" => "Read HR records",
+        }
+    }
+    let err = McpServer::builder()
+        .vocabulary(&FEW)
+        .item::<dot>()
+        .build()
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.starts_with("resource `img://dot` (declared at mcp-runtime/tests/item_macros.rs:")
+            && message.contains("requires the scope `img:read`, which the vocabulary `FEW`"),
+        "{message}"
+    );
+    let err = McpServer::builder()
+        .vocabulary(&FEW)
+        .item::<hello>()
+        .item::<ask_about>()
+        .prompt(
+            mcp_runtime::rmcp::model::Prompt::new("dynamic", None::<String>, None),
+            mcp_runtime::ScopeRule::All(&["hr:write"]),
+            |_, _| async { Ok(mcp_runtime::rmcp::model::GetPromptResult::new(vec![])) },
+        )
+        .build()
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with("prompt `dynamic` (declared at McpServerBuilder)"),
+        "{err}"
+    );
+}

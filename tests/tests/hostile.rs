@@ -53,8 +53,9 @@ const CUT_OFF: Duration = Duration::from_secs(6);
 /// How long a demo may take to start on a busy machine.
 const STARTUP: Duration = Duration::from_secs(60);
 
-/// The scopes of the demo's tools, as every challenge names them.
-const SCOPES: &str = "finance:read finance:write hr:read hr:write system:admin system:read system:write todo:read todo:write";
+/// The scopes every challenge but step-up's names: the demo's read-only
+/// scopes, what a client should ask for first.
+const SCOPES: &str = "finance:read hr:read system:read todo:read";
 
 /// The step-up refusal of a `todo:write` tool.
 const NEEDS_WRITE: &str = "Insufficient permissions: `todo:write` scope required.";

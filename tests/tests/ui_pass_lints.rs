@@ -19,6 +19,8 @@ mod injected;
 mod nested;
 #[path = "../ui/pass/returns.rs"]
 mod returns;
+#[path = "../ui/pass/scope_paths.rs"]
+mod scope_paths;
 #[path = "../ui/pass/scopes.rs"]
 mod scopes;
 #[path = "../ui/pass/shadowing.rs"]

@@ -8,6 +8,7 @@ pub const DEMO_ENV: &[&str] = &[
     "PORT",
     "MCP_URL",
     "MCP_STEP_UP",
+    "MCP_CHALLENGE_SCOPES",
     "DEMO_DB",
     "DEMO_TODO_QUOTA",
     "DEMO_AUDIT_LOG",

@@ -14,6 +14,7 @@ pub(crate) mod surfaces;
 pub(crate) mod tool;
 pub(crate) mod tool_error;
 pub(crate) mod uri_template;
+pub(crate) mod vocabulary;
 
 use std::sync::Arc;
 
@@ -31,8 +32,9 @@ use access::Guarded;
 use listing::Listing;
 use prompt::{CompleteFn, PromptFn};
 use resource::{Declared, Resources};
-use scopes::{ScopeHierarchy, ScopeRule};
+use scopes::{ScopeHierarchy, ScopeRule, is_scope_token};
 use tool::{CallContext, Shared, StateKey, StateMap, ToolDef};
+use vocabulary::Vocabulary;
 
 /// What the server builder collects for the catalog, as given.
 pub(crate) struct CatalogBuilder {
@@ -52,6 +54,8 @@ pub(crate) struct CatalogBuilder {
     pub(crate) complete: Option<CompleteFn>,
     pub(crate) states: StateMap,
     pub(crate) hierarchy: ScopeHierarchy,
+    /// The declared scopes, when the server has a vocabulary.
+    pub(crate) vocabulary: Option<&'static Vocabulary>,
     pub(crate) tool_timeout: Option<std::time::Duration>,
     /// Answer a refused read, prompt or completion as if it did not exist.
     pub(crate) conceal_refusals: bool,
@@ -73,6 +77,7 @@ impl Default for CatalogBuilder {
             complete: None,
             states: StateMap::default(),
             hierarchy: ScopeHierarchy::default(),
+            vocabulary: None,
             tool_timeout: Some(tool::DEFAULT_TOOL_TIMEOUT),
             conceal_refusals: false,
             filter_listings: false,
@@ -88,6 +93,7 @@ pub(crate) struct Catalog {
     prompts: Option<Listing<Prompt, Guarded<PromptFn>>>,
     complete: Option<CompleteFn>,
     shared: Arc<Shared>,
+    vocabulary: Option<&'static Vocabulary>,
     info: ServerConfig,
     conceal_refusals: bool,
     filter_listings: bool,
@@ -97,8 +103,19 @@ impl Catalog {
     /// Checks what the builder collected and builds every listing.
     pub(crate) fn build(b: CatalogBuilder) -> Result<Self, Error> {
         let defs = b.tools.unwrap_or_else(tool::registered);
-        let tools = tool_listing(defs, &b.states)?;
-        let (resources, prompts) = declared_items(b.items, b.resources, b.prompts, &b.states)?;
+        let mut hierarchy = b.hierarchy;
+        if let Some(vocabulary) = b.vocabulary {
+            if let Some(problem) = vocabulary.problem() {
+                return Err(Error::InvalidVocabulary {
+                    vocabulary: vocabulary.describe(),
+                    problem,
+                });
+            }
+            hierarchy = hierarchy.merged(vocabulary.hierarchy());
+        }
+        let tools = tool_listing(defs, &b.states, b.vocabulary)?;
+        let (resources, prompts) =
+            declared_items(b.items, b.resources, b.prompts, &b.states, b.vocabulary)?;
         let resources = Resources::build(resources)?;
         let resources = (!resources.is_empty()).then_some(resources);
         let prompts = Listing::new(prompts)
@@ -122,9 +139,10 @@ impl Catalog {
             complete: b.complete,
             shared: Arc::new(Shared {
                 states: b.states,
-                hierarchy: b.hierarchy,
+                hierarchy,
                 timeout: b.tool_timeout,
             }),
+            vocabulary: b.vocabulary,
             info,
             conceal_refusals: b.conceal_refusals,
             filter_listings: b.filter_listings,
@@ -163,17 +181,28 @@ impl Catalog {
         &self.shared.hierarchy
     }
 
-    /// The scope rule of every tool, by name.
-    pub(crate) fn tool_rules(&self) -> impl Iterator<Item = (&'static str, ScopeRule)> + '_ {
-        self.tools.iter().map(|(_, def)| (def.name, def.scopes))
+    /// The declared scopes, when the server has a vocabulary.
+    pub(crate) fn vocabulary(&self) -> Option<&'static Vocabulary> {
+        self.vocabulary
     }
 
-    /// Every scope a tool names, sorted, each once.
+    /// The scopes to advertise by default: the vocabulary's, else every
+    /// scope a tool names; sorted, each once.
+    pub(crate) fn advertised_scopes(&self) -> Vec<String> {
+        match self.vocabulary {
+            Some(vocabulary) => vocabulary.sorted_scopes(),
+            None => self.scopes(),
+        }
+    }
+
+    /// Every scope a tool, resource or prompt names, sorted, each once.
     pub(crate) fn scopes(&self) -> Vec<String> {
         let mut scopes: Vec<String> = self
-            .tool_rules()
-            .flat_map(|(_, rule)| rule.scopes())
-            .map(|s| (*s).to_owned())
+            .permissions()
+            .items
+            .into_iter()
+            .flat_map(|p| p.scopes)
+            .map(|r| r.scope)
             .collect();
         scopes.sort();
         scopes.dedup();
@@ -202,11 +231,13 @@ impl Catalog {
     }
 }
 
-/// The tools in listing order, each once; a name used twice, or a state a
-/// tool takes but the server lacks, is an error.
+/// The tools in listing order, each once; a name used twice, a state a
+/// tool takes but the server lacks, or a scope that is malformed or outside
+/// the vocabulary is an error.
 fn tool_listing(
     defs: Vec<&'static ToolDef>,
     states: &StateMap,
+    vocabulary: Option<&'static Vocabulary>,
 ) -> Result<Listing<Tool, &'static ToolDef>, Error> {
     let mut kept: Vec<&'static ToolDef> = Vec::with_capacity(defs.len());
     for def in defs {
@@ -221,6 +252,7 @@ fn tool_listing(
             });
         }
         check_states("tool", def.name, def.states, states)?;
+        check_scopes(("tool", def.name, def.location), &def.scopes, vocabulary)?;
         kept.push(def);
     }
     Listing::new(kept.into_iter().map(|d| ((d.describe)(), d))).map_err(|d| {
@@ -254,6 +286,7 @@ fn declared_items(
     resources: Vec<Declared>,
     prompts: Vec<(Prompt, Guarded<PromptFn>)>,
     states: &StateMap,
+    vocabulary: Option<&'static Vocabulary>,
 ) -> Result<(Vec<Declared>, Vec<(Prompt, Guarded<PromptFn>)>), Error> {
     use resource::DeclaredItem;
     let declared = named.unwrap_or_else(|| {
@@ -269,17 +302,62 @@ fn declared_items(
         match item {
             DeclaredItem::Resource(def) => {
                 check_states("resource", def.uri, def.states, states)?;
+                check_scopes(("resource", def.uri, def.location), &def.scopes, vocabulary)?;
                 all_resources.push(resource::from_def(def));
             }
             DeclaredItem::Prompt(def) => {
                 check_states("prompt", def.name, def.states, states)?;
+                check_scopes(("prompt", def.name, def.location), &def.scopes, vocabulary)?;
                 all_prompts.push(prompt::from_def(def));
             }
         }
     }
+    const BUILDER: &str = "McpServerBuilder";
+    for r in &resources {
+        let (name, rule) = match r {
+            Declared::Resource(r, rule, _) => (r.uri.as_str(), rule),
+            Declared::Template(t, rule, _) => (t.uri_template.as_str(), rule),
+        };
+        check_scopes(("resource", name, BUILDER), rule, vocabulary)?;
+    }
+    for (p, g) in &prompts {
+        check_scopes(("prompt", &p.name, BUILDER), &g.rule, vocabulary)?;
+    }
     all_resources.extend(resources);
     all_prompts.extend(prompts);
     Ok((all_resources, all_prompts))
+}
+
+/// Each scope `rule` names is one scope token, and declared when there is
+/// a vocabulary; `item` is the kind, name and declaration site of what it
+/// guards.
+fn check_scopes(
+    item: (&'static str, &str, &'static str),
+    rule: &ScopeRule,
+    vocabulary: Option<&'static Vocabulary>,
+) -> Result<(), Error> {
+    let (kind, name, location) = item;
+    for &scope in rule.scopes() {
+        if !is_scope_token(scope) {
+            return Err(Error::InvalidScope {
+                kind,
+                name: name.to_owned(),
+                location,
+                scope,
+            });
+        }
+        if let Some(v) = vocabulary.filter(|v| !v.contains(scope)) {
+            return Err(Error::ScopeNotInVocabulary {
+                kind,
+                name: name.to_owned(),
+                location,
+                scope,
+                vocabulary: v.describe(),
+                suggestion: v.closest(scope),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn capabilities(resources: bool, prompts: bool, completions: bool) -> ServerCapabilities {

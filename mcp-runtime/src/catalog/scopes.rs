@@ -71,6 +71,29 @@ impl ScopeHierarchy {
         self
     }
 
+    /// These implications and all of `other`'s.
+    ///
+    /// ```
+    /// use mcp_runtime::ScopeHierarchy;
+    ///
+    /// let system = ScopeHierarchy::new().with_chain(["system:admin", "system:read"]);
+    /// let todo = ScopeHierarchy::new().with_chain(["todo:write", "todo:read"]);
+    /// let both = system.merged(todo);
+    /// assert!(both.grants(&["todo:write".to_owned()], "todo:read"));
+    /// assert!(both.grants(&["system:admin".to_owned()], "system:read"));
+    /// ```
+    pub fn merged(mut self, other: ScopeHierarchy) -> Self {
+        for (scope, implied) in other.implies {
+            let entry = self.implies.entry(scope).or_default();
+            for i in implied {
+                if !entry.contains(&i) {
+                    entry.push(i);
+                }
+            }
+        }
+        self
+    }
+
     /// Whether no implication is configured.
     pub fn is_empty(&self) -> bool {
         self.implies.is_empty()
@@ -170,10 +193,22 @@ pub fn decide(rule: &ScopeRule, held: &[String], hierarchy: &ScopeHierarchy) -> 
 }
 
 /// Whether `s` is one RFC 6749 scope token: `1*( %x21 / %x23-5B / %x5D-7E )`.
-pub fn is_scope_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+///
+/// A `const fn`, so that [`scopes!`](crate::scopes!) checks its scopes at
+/// compile time.
+pub const fn is_scope_token(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    if bytes.is_empty() {
+        return false;
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        if !matches!(bytes[i], 0x21 | 0x23..=0x5B | 0x5D..=0x7E) {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 #[cfg(test)]

@@ -6,22 +6,27 @@ use axum::{
     response::Response,
 };
 
-use crate::reply::json_error;
+use crate::{
+    catalog::{scopes::is_scope_token, vocabulary::Vocabulary},
+    error::Error,
+    reply::json_error,
+};
 
 /// What every challenge of this server names: where its protected resource
-/// metadata is, and the scopes it supports.
+/// metadata is, and the scopes a client should ask for on first contact.
 #[derive(Debug, Clone)]
 pub(crate) struct Challenge {
     resource_metadata: String,
-    /// `scopes_supported`, space-separated; empty when there are none.
-    scopes_supported: String,
+    /// The 401's scopes (`challenge_scopes`, else `scopes_supported`),
+    /// space-separated; empty when there are none, and `scope` is left out.
+    first_contact: String,
 }
 
 impl Challenge {
-    pub(crate) fn new(resource_metadata: String, scopes_supported: &[String]) -> Self {
+    pub(crate) fn new(resource_metadata: String, first_contact: &[String]) -> Self {
         Self {
             resource_metadata,
-            scopes_supported: scopes_supported.join(" "),
+            first_contact: first_contact.join(" "),
         }
     }
 
@@ -39,8 +44,8 @@ impl Challenge {
             params.push(("error_description", description));
         }
         params.push(("resource_metadata", &self.resource_metadata));
-        if !self.scopes_supported.is_empty() {
-            params.push(("scope", &self.scopes_supported));
+        if !self.first_contact.is_empty() {
+            params.push(("scope", &self.first_contact));
         }
         with_challenge(json_error(status, body.0, body.1), &params)
     }
@@ -56,6 +61,40 @@ impl Challenge {
         let response = json_error(StatusCode::FORBIDDEN, "insufficient_scope", description);
         with_challenge(response, &params)
     }
+}
+
+/// Each of `scopes`, given by `setting`, is one scope token, and declared
+/// by `vocabulary` when there is one.
+pub(crate) fn check_scopes(
+    setting: &str,
+    scopes: &[String],
+    vocabulary: Option<&Vocabulary>,
+) -> Result<(), Error> {
+    for scope in scopes {
+        if !is_scope_token(scope) {
+            return Err(Error::config(
+                setting,
+                format!(
+                    "{scope:?} is not one RFC 6749 scope token \
+                     (printable ASCII except space, `\"` and `\\`)"
+                ),
+            ));
+        }
+        if let Some(v) = vocabulary.filter(|v| !v.contains(scope)) {
+            let hint = v
+                .closest(scope)
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            return Err(Error::config(
+                setting,
+                format!(
+                    "`{scope}` is not a scope of the vocabulary {}{hint}",
+                    v.describe()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `response` with `WWW-Authenticate: Bearer k="v", …`.
@@ -104,6 +143,48 @@ mod tests {
         assert_eq!(
             header(&r),
             r#"Bearer resource_metadata="https://x/.well-known/oauth-protected-resource/mcp", scope="a b""#
+        );
+    }
+
+    #[test]
+    fn no_scopes_no_scope_param() {
+        let c = Challenge::new("m".into(), &[]);
+        let r = c.refuse(
+            StatusCode::UNAUTHORIZED,
+            Some(("invalid_token", "token expired")),
+            ("invalid_token", "token expired"),
+        );
+        assert_eq!(
+            header(&r),
+            r#"Bearer error="invalid_token", error_description="token expired", resource_metadata="m""#
+        );
+    }
+
+    #[test]
+    fn challenge_scopes_are_checked() {
+        static V: Vocabulary =
+            Vocabulary::new("V", &[crate::DeclaredScope::new("todo:read", "Read", &[])]);
+        let ok = ["todo:read".to_owned()];
+        assert!(check_scopes("challenge_scopes", &ok, Some(&V)).is_ok());
+        let other = ["hr:read".to_owned()];
+        assert!(check_scopes("challenge_scopes", &other, None).is_ok());
+        assert_eq!(
+            check_scopes("challenge_scopes", &other, Some(&V))
+                .unwrap_err()
+                .to_string(),
+            "challenge_scopes: `hr:read` is not a scope of the vocabulary `V`"
+        );
+        assert_eq!(
+            check_scopes("MCP_CHALLENGE_SCOPES", &["todo:raed".to_owned()], Some(&V))
+                .unwrap_err()
+                .to_string(),
+            "MCP_CHALLENGE_SCOPES: `todo:raed` is not a scope of the vocabulary `V` (did you mean `todo:read`?)"
+        );
+        assert_eq!(
+            check_scopes("challenge_scopes", &["a\"b".to_owned()], None)
+                .unwrap_err()
+                .to_string(),
+            r#"challenge_scopes: "a\"b" is not one RFC 6749 scope token (printable ASCII except space, `"` and `\`)"#
         );
     }
 

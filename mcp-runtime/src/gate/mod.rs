@@ -36,7 +36,8 @@ use url::Url;
 use crate::{
     audit::{self, RequestId},
     auth::TokenVerifier,
-    catalog::Catalog,
+    catalog::{Catalog, vocabulary::Vocabulary},
+    error::Error,
     future::BoxFuture,
     reply::Document,
 };
@@ -57,6 +58,9 @@ pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub(crate) struct GateConfig {
     pub(crate) authorization_servers: Vec<String>,
     pub(crate) scopes_supported: Option<Vec<String>>,
+    /// The scopes the 401 challenge names, and the setting that gave them
+    /// (for error messages); `None`: `scopes_supported`.
+    pub(crate) challenge_scopes: Option<(&'static str, Vec<String>)>,
     pub(crate) resource_name: Option<String>,
     pub(crate) step_up: bool,
     pub(crate) allowed_origins: Vec<String>,
@@ -66,11 +70,23 @@ pub(crate) struct GateConfig {
     pub(crate) body_timeout: Option<Duration>,
 }
 
+impl GateConfig {
+    /// Checks what cannot be checked as it is given: each challenge scope
+    /// is one scope token, and declared when there is a vocabulary.
+    pub(crate) fn check(&self, vocabulary: Option<&Vocabulary>) -> Result<(), Error> {
+        match &self.challenge_scopes {
+            Some((setting, scopes)) => challenge::check_scopes(setting, scopes, vocabulary),
+            None => Ok(()),
+        }
+    }
+}
+
 impl Default for GateConfig {
     fn default() -> Self {
         Self {
             authorization_servers: Vec::new(),
             scopes_supported: None,
+            challenge_scopes: None,
             resource_name: None,
             step_up: false,
             allowed_origins: Vec::new(),
@@ -119,7 +135,9 @@ impl Gate {
         let Some(verifier) = verifier else {
             return gate;
         };
-        let scopes = config.scopes_supported.unwrap_or_else(|| catalog.scopes());
+        let scopes = config
+            .scopes_supported
+            .unwrap_or_else(|| catalog.advertised_scopes());
         let name = config
             .resource_name
             .unwrap_or_else(|| catalog.display_name().to_owned());
@@ -129,7 +147,8 @@ impl Gate {
             &scopes,
             &name,
         ));
-        let challenge = Challenge::new(metadata::url(endpoint), &scopes);
+        let first_contact = config.challenge_scopes.map_or(scopes, |(_, scopes)| scopes);
+        let challenge = Challenge::new(metadata::url(endpoint), &first_contact);
         gate.bearer = Some(Bearer {
             verifier,
             challenge,

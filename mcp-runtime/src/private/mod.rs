@@ -27,6 +27,7 @@ pub use crate::{
             Args, CallContext, FromCallContext, Registration, StateKey, ToolDef, ToolHandle,
             state_key,
         },
+        vocabulary::occurrences,
     },
     future::BoxFuture,
 };

@@ -22,6 +22,7 @@ use crate::{
         scopes::{ScopeHierarchy, ScopeRule},
         tool::ToolHandle,
         uri_template::UriParams,
+        vocabulary::Vocabulary,
     },
     env,
     error::Error,
@@ -168,7 +169,7 @@ impl McpServerBuilder {
     }
 
     /// Configures what the environment says: `MCP_URL`, `PORT`, `HOST`,
-    /// `MCP_STEP_UP`, the limits (see [`limits_from_env`](Self::limits_from_env)), and, unless [`auth`](Self::auth) was called before,
+    /// `MCP_STEP_UP`, `MCP_CHALLENGE_SCOPES`, the limits (see [`limits_from_env`](Self::limits_from_env)), and, unless [`auth`](Self::auth) was called before,
     /// authentication as [`AuthSettings::from_env`] reads it (Scalekit, any
     /// OIDC issuer, or the development issuer). A malformed variable is an
     /// error naming it.
@@ -186,6 +187,9 @@ impl McpServerBuilder {
         }
         if let Some(on) = env::bool_var("MCP_STEP_UP")? {
             self.gate.step_up = on;
+        }
+        if let Some(scopes) = env::scopes_var("MCP_CHALLENGE_SCOPES")? {
+            self.gate.challenge_scopes = Some(("MCP_CHALLENGE_SCOPES", dedup(scopes)));
         }
         self = self.limits_from_env()?;
         if self.auth.is_none() {
@@ -439,9 +443,57 @@ impl McpServerBuilder {
         self
     }
 
-    /// Scopes that imply others, applied to every scope check.
+    /// Scopes that imply others, applied to every scope check; merged with
+    /// the implications of the [vocabulary](Self::vocabulary), if any.
     pub fn scope_hierarchy(mut self, hierarchy: ScopeHierarchy) -> Self {
         self.catalog.hierarchy = hierarchy;
+        self
+    }
+
+    /// The server's scope vocabulary, usually declared with
+    /// [`scopes!`](crate::scopes!): every scope the server knows.
+    ///
+    /// With a vocabulary, `scopes_supported` is every scope it declares
+    /// (unless [`scopes_supported`](Self::scopes_supported) says otherwise),
+    /// its implications join the [`scope_hierarchy`](Self::scope_hierarchy),
+    /// [`McpServer::scope_description`] describes its scopes, and
+    /// [`build`](Self::build) refuses a tool requiring a scope it does not
+    /// declare, naming the tool, the scope and where the tool is declared.
+    ///
+    /// ```standalone_crate
+    /// use mcp_runtime::{McpServer, tool};
+    ///
+    /// mcp_runtime::scopes! {
+    ///     /// The scopes of this server.
+    ///     pub SCOPES {
+    ///         TODO_READ = "todo:read" => "Read your todo items",
+    ///         TODO_WRITE = "todo:write" => "Create and change todo items",
+    ///     }
+    /// }
+    ///
+    /// /// Add a todo item.
+    /// #[tool(scope = TODO_WRITE)]
+    /// fn create_todo(title: String) -> String {
+    ///     title
+    /// }
+    ///
+    /// /// Add a todo item, requiring a scope the vocabulary lacks.
+    /// #[tool(scope = "todo:create")]
+    /// fn add_todo(title: String) -> String {
+    ///     title
+    /// }
+    ///
+    /// let server = McpServer::builder().vocabulary(&SCOPES).tool::<create_todo>().build()?;
+    /// assert_eq!(server.scope_description("todo:write"), Some("Create and change todo items"));
+    ///
+    /// let refused = McpServer::builder().vocabulary(&SCOPES).tool::<add_todo>().build();
+    /// let message = refused.unwrap_err().to_string();
+    /// assert!(message.starts_with("tool `add_todo` (declared at "), "{message}");
+    /// assert!(message.contains("requires the scope `todo:create`, which the vocabulary `SCOPES`"));
+    /// # Ok::<(), mcp_runtime::Error>(())
+    /// ```
+    pub fn vocabulary(mut self, vocabulary: &'static Vocabulary) -> Self {
+        self.catalog.vocabulary = Some(vocabulary);
         self
     }
 
@@ -491,12 +543,57 @@ impl McpServerBuilder {
         self
     }
 
-    /// The advertised `scopes_supported` (default: every scope the tools name).
+    /// The advertised `scopes_supported` (default: every scope the
+    /// [vocabulary](Self::vocabulary) declares, or without one every scope
+    /// the tools, resources and prompts name).
     pub fn scopes_supported<S: Into<String>>(
         mut self,
         scopes: impl IntoIterator<Item = S>,
     ) -> Self {
         self.gate.scopes_supported = Some(scopes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The scopes the `401` challenge asks for on first contact: the `scope`
+    /// of its `WWW-Authenticate: Bearer` header (`MCP_CHALLENGE_SCOPES`,
+    /// space- or comma-separated, read by [`from_env`](Self::from_env)).
+    ///
+    /// An MCP client (authorization spec 2025-11-25, "Scope Selection
+    /// Strategy") asks for exactly the `scope` of the first 401, and only
+    /// without one for every scope of `scopes_supported`. By default the 401
+    /// names `scopes_supported`, so a client asks for every scope on first
+    /// contact: the same as if `scope` were left out. Naming here the scopes
+    /// basic use needs (read-only ones, say) lets clients start with least
+    /// privilege and ask for more when a call needs it: with
+    /// [`step_up`](Self::step_up) on, the `403 insufficient_scope` of such a
+    /// call names the scopes to ask for. An empty list leaves `scope` out of
+    /// the 401. The `403` of step-up is not affected.
+    ///
+    /// [`build`](Self::build) checks that each scope is one RFC 6749 scope
+    /// token and, with a [vocabulary](Self::vocabulary), one it declares.
+    ///
+    /// ```
+    /// use mcp_runtime::{McpServer, auth::StaticTokenVerifier};
+    ///
+    /// let server = McpServer::builder()
+    ///     .auth(StaticTokenVerifier::new())
+    ///     .scopes_supported(["todo:read", "todo:write"])
+    ///     .challenge_scopes(["todo:read"])
+    ///     .build()?;
+    ///
+    /// let refused = McpServer::builder()
+    ///     .challenge_scopes(["todo read"])
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(
+    ///     refused.to_string(),
+    ///     "challenge_scopes: \"todo read\" is not one RFC 6749 scope token \
+    ///      (printable ASCII except space, `\"` and `\\`)"
+    /// );
+    /// # Ok::<(), mcp_runtime::Error>(())
+    /// ```
+    pub fn challenge_scopes(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.gate.challenge_scopes = Some(("challenge_scopes", dedup(scopes)));
         self
     }
 
@@ -688,6 +785,7 @@ impl McpServerBuilder {
         let site = Site::new(base_url.clone(), bind.ip().is_loopback());
         let auth = self.auth.map(|(_, install)| install(&site)).transpose()?;
         let catalog = Catalog::build(self.catalog)?;
+        self.gate.check(catalog.vocabulary())?;
         let mut gate = self.gate;
         let mut routes = self.routes;
         let mut authentication = None;
@@ -724,6 +822,17 @@ impl McpServerBuilder {
             }),
         })
     }
+}
+
+/// `scopes` in order, each once.
+fn dedup(scopes: impl IntoIterator<Item = impl Into<String>>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for scope in scopes.into_iter().map(Into::into) {
+        if !out.contains(&scope) {
+            out.push(scope);
+        }
+    }
+    out
 }
 
 fn bracket_v6(host: &str) -> String {

@@ -127,6 +127,18 @@ impl McpServer {
         self.catalog.tools().items()
     }
 
+    /// The server's scope vocabulary, if it was given one.
+    pub fn vocabulary(&self) -> Option<&'static crate::Vocabulary> {
+        self.catalog.vocabulary()
+    }
+
+    /// What `scope` lets a caller do, as the server's
+    /// [vocabulary](McpServerBuilder::vocabulary) describes it (`None`
+    /// without a vocabulary, or for a scope it does not declare).
+    pub fn scope_description(&self, scope: &str) -> Option<&'static str> {
+        self.vocabulary()?.description(scope)
+    }
+
     /// The scopes a tool requires, by tool name.
     pub fn tool_scopes(&self, name: &str) -> Option<ScopeRule> {
         self.catalog.tools().get(name).map(|(_, d)| d.scopes)

@@ -622,7 +622,8 @@ class Run:
                  "`Mcp-Protocol-Version` are exposed, so browser clients can read a challenge.")
         L.append("- **Origin and Host checks.** A present Origin or a Host that is not allowed gets 403 "
                  "(DNS-rebinding protection).")
-        L.append("- **The 401 challenge names scopes** (`scope=\"…\"`, the tools' scopes) and the no-token "
+        L.append("- **The 401 challenge names scopes** (`scope=\"…\"`: the demo's challenge scopes, its "
+                 "read-only ones, which MCP clients ask for first; more come by step-up) and the no-token "
                  "401 has a JSON body; FastMCP's has an empty body.")
         L.append("- **Response framing.** FastMCP answers `tools/call` as an SSE stream; ours as one JSON "
                  "body (SSE only when the tool sends notifications). The client's `Accept` allows both.")

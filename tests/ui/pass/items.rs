@@ -56,6 +56,22 @@ async fn talk(_t: AccessToken, topic: String, _extra: Option<String>) -> Result<
     Ok(GetPromptResult::new(vec![]))
 }
 
+const NOTES_READ: &str = "notes:read";
+
+/// Scopes named by constants.
+#[resource(uri = "a://consts", scopes = [NOTES_READ, self::NOTES_READ_TOO])]
+fn consts() -> String {
+    String::new()
+}
+
+const NOTES_READ_TOO: &str = "notes:read2";
+
+/// A prompt scoped by a constant.
+#[prompt(scope = NOTES_READ)]
+fn noted() -> String {
+    String::new()
+}
+
 fn main() {
     let _server = McpServer::builder().state(Store).build().unwrap();
 }
