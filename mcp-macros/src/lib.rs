@@ -120,7 +120,12 @@ use proc_macro::TokenStream;
 ///   `Option<AccessToken>`, `State<T>` (a value given to the server with
 ///   `McpServerBuilder::state`) and `ToolContext` (the MCP request) are
 ///   **injected** by the server, whatever the parameter's pattern
-///   (`State(store): State<Store>` works);
+///   (`State(store): State<Store>` works). Which states a server holds is
+///   known only when it is built, so a missing one cannot be a compile
+///   error: `McpServerBuilder::build` checks every tool, resource and
+///   prompt it serves and returns `Error::MissingState`, naming the item,
+///   the `file:line` where it is declared and the type to add, before
+///   anything is served;
 /// - `Args<T>` takes the **whole argument object** as one type deriving
 ///   `Deserialize` and `JsonSchema`; it cannot be combined with the next kind;
 /// - any other parameter is **one property** of the argument object, named

@@ -16,15 +16,18 @@ pub enum Error {
         /// Where the second one is declared.
         second: &'static str,
     },
-    /// A tool takes `State<T>` but no such state was added to the server.
+    /// A tool, resource or prompt takes `State<T>` but no such state was
+    /// added to the server.
     #[error(
-        "{kind} `{name}` takes State<{state}>, but the server has no such state; add it with McpServerBuilder::state"
+        "{kind} `{name}` (declared at {location}) takes State<{state}>, but the server has no such state; add it with McpServerBuilder::state"
     )]
     MissingState {
         /// What takes it: `tool`, `resource` or `prompt`.
         kind: &'static str,
         /// Its name (a resource's URI).
         name: &'static str,
+        /// Where it is declared (`file:line`).
+        location: &'static str,
         /// The state's type.
         state: &'static str,
     },

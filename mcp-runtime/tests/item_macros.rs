@@ -329,3 +329,18 @@ fn a_vocabulary_covers_resources_and_prompts_too() {
         "{err}"
     );
 }
+
+#[test]
+fn a_missing_state_is_named_with_where_it_is_needed() {
+    let err = McpServer::builder().item::<people>().build().unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message
+            .starts_with("resource `hr://people` (declared at mcp-runtime/tests/item_macros.rs:")
+            && message.ends_with(
+                "takes State<item_macros::Directory>, but the server has no such state; \
+                 add it with McpServerBuilder::state"
+            ),
+        "{message}"
+    );
+}

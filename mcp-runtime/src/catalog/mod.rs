@@ -251,7 +251,7 @@ fn tool_listing(
                 second: def.location,
             });
         }
-        check_states("tool", def.name, def.states, states)?;
+        check_states(("tool", def.name, def.location), def.states, states)?;
         check_scopes(("tool", def.name, def.location), &def.scopes, vocabulary)?;
         kept.push(def);
     }
@@ -263,15 +263,16 @@ fn tool_listing(
 
 /// Every `State<T>` an item takes is one the server has.
 fn check_states(
-    kind: &'static str,
-    name: &'static str,
+    item: (&'static str, &'static str, &'static str),
     takes: &[fn() -> StateKey],
     states: &StateMap,
 ) -> Result<(), Error> {
+    let (kind, name, location) = item;
     match takes.iter().map(|s| s()).find(|k| !states.contains(k.id)) {
         Some(key) => Err(Error::MissingState {
             kind,
             name,
+            location,
             state: key.name,
         }),
         None => Ok(()),
@@ -301,12 +302,12 @@ fn declared_items(
     for item in declared {
         match item {
             DeclaredItem::Resource(def) => {
-                check_states("resource", def.uri, def.states, states)?;
+                check_states(("resource", def.uri, def.location), def.states, states)?;
                 check_scopes(("resource", def.uri, def.location), &def.scopes, vocabulary)?;
                 all_resources.push(resource::from_def(def));
             }
             DeclaredItem::Prompt(def) => {
-                check_states("prompt", def.name, def.states, states)?;
+                check_states(("prompt", def.name, def.location), def.states, states)?;
                 check_scopes(("prompt", def.name, def.location), &def.scopes, vocabulary)?;
                 all_prompts.push(prompt::from_def(def));
             }

@@ -122,6 +122,64 @@ impl McpServer {
         Ok(issuer.mint(subject, scopes, ttl))
     }
 
+    /// A `token` subcommand for your own binary: when `args` (the command
+    /// line after the program name) start with `token`, mints a development
+    /// token with [`dev_token`](Self::dev_token) and returns it; otherwise
+    /// returns `None` and the binary goes on to serve.
+    ///
+    /// `token [SUBJECT] [SCOPE ...]`: the subject defaults to `dev-user`,
+    /// scopes may also be written space- or comma-separated in one argument,
+    /// and the token is valid for an hour. Because the server is built with
+    /// the same settings it will serve with (`PORT`, `HOST`, `MCP_URL`), the
+    /// token names exactly the URL it will be checked against.
+    ///
+    /// ```no_run
+    /// use mcp_runtime::{McpServer, tool};
+    ///
+    /// /// Says hello to the caller.
+    /// #[tool(scope = "greet")]
+    /// fn greet_me(token: mcp_runtime::AccessToken) -> String {
+    ///     format!("Hello, {}!", token.subject())
+    /// }
+    ///
+    /// #[tokio::main]
+    /// async fn main() -> Result<(), mcp_runtime::Error> {
+    ///     let server = McpServer::builder().from_env()?.build()?;
+    ///     // `cargo run -- token alice greet` prints a token for alice.
+    ///     if let Some(token) = server.dev_token_command(std::env::args().skip(1))? {
+    ///         println!("{token}");
+    ///         return Ok(());
+    ///     }
+    ///     server.serve().await
+    /// }
+    /// ```
+    pub fn dev_token_command(
+        &self,
+        args: impl IntoIterator<Item = String>,
+    ) -> Result<Option<String>, crate::error::Error> {
+        let mut args = args.into_iter();
+        if args.next().as_deref() != Some("token") {
+            return Ok(None);
+        }
+        let subject = args.next().unwrap_or_else(|| "dev-user".to_owned());
+        let scopes: Vec<String> = args
+            .flat_map(|a| {
+                a.split([' ', ','])
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        if let Some(bad) = scopes.iter().find(|s| !crate::scopes::is_scope_token(s)) {
+            return Err(crate::error::Error::config(
+                "token",
+                format!("`{bad}` is not a scope (one RFC 6749 scope token each)"),
+            ));
+        }
+        let hour = std::time::Duration::from_secs(3600);
+        self.dev_token(&subject, &scopes, hour).map(Some)
+    }
+
     /// The tools this server serves, as listed to clients.
     pub fn tools(&self) -> &[Tool] {
         self.catalog.tools().items()

@@ -407,6 +407,10 @@ server.on('request', provider.callback());
 // ---------------------------------------------------------------------------------------------
 // Ready
 
+// Before the ready line: a test may stop the server as soon as it reads it.
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
+
 const meta = await discovery();
 process.stdout.write(`${JSON.stringify({
   ready: true,
@@ -422,9 +426,6 @@ process.stdout.write(`${JSON.stringify({
   kid: KEYS[0].kid,
 })}\n`);
 log(`ready: ${MODE} issuer ${ISSUER}`);
-
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-process.on('SIGINT', () => shutdown('SIGINT'));
 
 function shutdown(why) {
   if (stopping) return;
