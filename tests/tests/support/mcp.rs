@@ -121,6 +121,7 @@ impl Drop for Served {
 
 /// An HTTP response, read whole (status, headers, `text`, `json()`, `everything()`…).
 pub use mcp_test_client::Response as Resp;
+#[allow(unused_imports)] // not every test file uses every helper
 pub use mcp_test_client::{PROTOCOL_VERSION, get, rpc};
 
 /// A reqwest client for requests that are not MCP (JWKS, the test AS).
