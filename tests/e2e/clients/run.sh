@@ -218,6 +218,10 @@ run_peer inspector-cli/dev 12 node inspector.mjs --label dev --url "$(mcp "$P_DE
 run_peer inspector-cli/scalekit 12 node inspector.mjs --label scalekit --url "$(mcp "$P_SK")" --subject test-client \
   --token "$(cc_token "$SK_TOKEN_EP" 'todo:read todo:write' "$(mcp "$P_SK")")"
 
+# Every tool schema under a strict JSON Schema 2020-12 validator (unknown formats are errors).
+run_peer schemas/dev 4 node schemas.mjs --label dev --url "$(mcp "$P_DEV")" \
+  --token "$(dev_token 'todo:read todo:write hr:read hr:write finance:read finance:write system:admin' e2e-schemas)"
+
 run_peer fastmcp/dev 24 "$PY" fastmcp_client.py bearer --label dev --url "$(mcp "$P_DEV")" --subject e2e-fastmcp \
   --token "$(dev_token 'todo:read todo:write' e2e-fastmcp)" --readonly-token "$(dev_token todo:read e2e-fastmcp)"
 run_peer fastmcp/generic 24 "$PY" fastmcp_client.py bearer --label generic --url "$(mcp "$P_GEN")" --subject test-client \
