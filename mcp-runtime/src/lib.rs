@@ -140,6 +140,13 @@ pub use server::shutdown_signal;
 pub use axum;
 /// rmcp, whose model types resources and prompts are written with.
 pub use rmcp;
+/// schemars 1.x, whose `JsonSchema` gives arguments and results their
+/// schemas. A type deriving another major version's `JsonSchema` (0.8)
+/// compiles, but is not seen as having a schema: as an argument it is a
+/// compile error, and as a tool's result it silently has no output schema.
+/// Depend on `schemars = "1"`, or derive through this re-export with
+/// `#[schemars(crate = "mcp_runtime::schemars")]`.
+pub use schemars;
 
 /// The property tests' settings: 256 cases unless `PROPTEST_CASES` says
 /// otherwise; failures are reported, not written to regression files.

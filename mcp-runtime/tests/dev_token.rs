@@ -59,3 +59,36 @@ fn without_the_development_issuer_there_is_no_dev_token() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn the_development_issuer_refuses_a_listener_beyond_loopback() {
+    let dir = std::env::temp_dir().join(format!("dev-bound-{}", std::process::id()));
+    let server = |allow_remote: bool| {
+        McpServer::builder()
+            .tool::<hello>()
+            .auth(
+                DevProvider::new()
+                    .key_file(dir.join("key.pem"))
+                    .allow_remote(allow_remote),
+            )
+            .build()
+            .unwrap()
+    };
+    // The builder's host is loopback, but the listener handed over is not.
+    let everywhere = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let err = server(false)
+        .serve_on(everywhere, async {})
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.starts_with("HOST: the development issuer only serves on loopback, and this listener is bound to 0.0.0.0:"),
+        "{message}"
+    );
+    // Opted in by name, it serves (and stops at once here).
+    let everywhere = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    server(true).serve_on(everywhere, async {}).await.unwrap();
+    let loopback = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    server(false).serve_on(loopback, async {}).await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

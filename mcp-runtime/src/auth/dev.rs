@@ -109,6 +109,7 @@ impl AuthProvider for DevProvider {
             .authorization_server(name)
             .routes(routes(&issuer));
         auth.dev_issuer = Some(std::sync::Arc::new(issuer));
+        auth.loopback_only = !self.allow_remote;
         Ok(auth)
     }
 }

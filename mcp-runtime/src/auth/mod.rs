@@ -91,6 +91,9 @@ pub struct Authentication {
     pub(crate) routes: Option<Router>,
     /// The development issuer, when that is what checks the tokens.
     pub(crate) dev_issuer: Option<Arc<DevIssuer>>,
+    /// Serve only on loopback addresses (the development issuer's guard,
+    /// checked again on the address actually bound).
+    pub(crate) loopback_only: bool,
 }
 
 impl Authentication {
@@ -103,6 +106,7 @@ impl Authentication {
             authorization_servers: Vec::new(),
             routes: None,
             dev_issuer: None,
+            loopback_only: false,
         }
     }
 

@@ -790,6 +790,7 @@ impl McpServerBuilder {
         let mut routes = self.routes;
         let mut authentication = None;
         let mut dev_issuer = None;
+        let mut loopback_only = false;
         if let Some(auth) = auth {
             tracing::info!(provider = %auth.description, "authentication");
             gate.authorization_servers
@@ -799,6 +800,7 @@ impl McpServerBuilder {
                 (a, b) => a.or(b),
             };
             dev_issuer = auth.dev_issuer;
+            loopback_only = auth.loopback_only;
             authentication = Some((auth.description, auth.verifier));
         }
         let (description, verifier) = authentication.unzip();
@@ -816,6 +818,7 @@ impl McpServerBuilder {
                 routes,
                 authentication: description,
                 dev_issuer,
+                loopback_only,
                 header_timeout: self.header_timeout,
                 max_connections: self.max_connections,
                 shutdown_grace: self.shutdown_grace,

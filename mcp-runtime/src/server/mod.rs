@@ -38,6 +38,8 @@ struct Served {
     authentication: Option<String>,
     /// The development issuer, when the server uses one.
     dev_issuer: Option<Arc<crate::auth::DevIssuer>>,
+    /// The development issuer refuses any listener not on loopback.
+    loopback_only: bool,
     header_timeout: Option<std::time::Duration>,
     max_connections: usize,
     shutdown_grace: std::time::Duration,

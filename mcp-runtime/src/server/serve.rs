@@ -56,6 +56,11 @@ impl McpServer {
     /// connections, a new one is answered 503 and closed. After `shutdown`,
     /// in-flight requests get the
     /// [shutdown grace](crate::McpServerBuilder::shutdown_grace) to finish.
+    ///
+    /// With the development issuer (unless
+    /// [`DevProvider::allow_remote`](crate::auth::DevProvider::allow_remote)),
+    /// a listener bound anywhere but loopback is refused with an error
+    /// naming `HOST`, whatever address the builder was given.
     pub async fn serve_on_with(
         self,
         listener: TcpListener,
@@ -63,6 +68,15 @@ impl McpServer {
         wrap: impl FnOnce(axum::Router) -> axum::Router,
     ) -> Result<(), Error> {
         let addr = listener.local_addr()?;
+        if self.served.loopback_only && !addr.ip().is_loopback() {
+            return Err(Error::config(
+                "HOST",
+                format!(
+                    "the development issuer only serves on loopback, and this listener is bound to {addr}; \
+                     bind 127.0.0.1 or ::1, configure Scalekit or MCP_AUTH_ISSUER, or set MCP_DEV_ALLOW_REMOTE=true"
+                ),
+            ));
+        }
         let cancel = CancellationToken::new();
         let app = wrap(self.clone().router(cancel.clone()));
         tracing::info!(%addr, endpoint = %self.endpoint(), tools = self.tools().len(), "MCP server listening");
