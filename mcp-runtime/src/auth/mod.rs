@@ -17,6 +17,7 @@
 mod dev;
 mod dev_issuer;
 mod forward;
+pub mod introspection;
 pub mod jwt;
 mod oidc;
 mod scalekit;
@@ -30,6 +31,7 @@ use url::Url;
 
 pub use dev::DevProvider;
 pub use dev_issuer::{DevIssuer, DevIssuerBuilder, DevIssuerError};
+pub use introspection::{ClientAuth, IntrospectionVerifier};
 pub use jwt::JwtVerifier;
 pub use oidc::OidcProvider;
 pub use scalekit::ScalekitProvider;
