@@ -36,6 +36,9 @@ const TTL = Number(env('AS_TOKEN_TTL', '300'));
 if (!Number.isSafeInteger(TTL) || TTL < 1) fail('AS_TOKEN_TTL must be a positive integer (seconds)');
 const KEY_FILE = env('AS_KEY_FILE', '');
 const TYP = env('AS_TYP', SCALEKIT ? 'JWT' : 'at+jwt');
+// `opaque`: access tokens are random strings, checked only at /token/introspection (RFC 7662).
+const TOKEN_FORMAT = env('AS_TOKEN_FORMAT', 'jwt');
+if (!['jwt', 'opaque'].includes(TOKEN_FORMAT)) fail('AS_TOKEN_FORMAT must be jwt or opaque');
 const TOKEN_ISS = env('AS_TOKEN_ISS', 'issuer'); // issuer | resource (scalekit: {issuer}/resources/{res})
 const AUD_ARRAY = truthy(env('AS_AUD_ARRAY', ''));
 const SCOPE_CLAIMS = env('AS_SCOPE_CLAIMS', 'scope').split(',').map((s) => s.trim()).filter(Boolean);
@@ -140,7 +143,7 @@ function resourceServerInfo(indicator) {
     // Generic: the audience is the resource indicator itself (RFC 8707/9068). Scalekit: the
     // audience is the resource's `res_…` id whatever URL the client names.
     audience: SCALEKIT ? RESOURCE_ID : indicator,
-    accessTokenFormat: 'jwt',
+    accessTokenFormat: TOKEN_FORMAT,
     accessTokenTTL: TTL,
     jwt: { sign: { alg: 'RS256' } },
   };
