@@ -329,3 +329,53 @@ async fn through_the_server_inactive_is_401_and_a_down_endpoint_503() {
     assert_eq!(down.status(), 503);
     assert!(down.headers().contains_key("retry-after"));
 }
+
+#[tokio::test]
+async fn auto_mode_verifies_known_jwts_locally_and_introspects_the_rest() {
+    let (e, url) = endpoint().await;
+    e.answers
+        .lock()
+        .unwrap()
+        .insert("opaque-1".into(), active("olga", "s"));
+    let dir = std::env::temp_dir().join(format!("introspection-auto-{}", std::process::id()));
+    let audience = "https://mcp.example.com/mcp";
+    let ours = mcp_runtime::auth::DevIssuer::load_or_create(
+        dir.join("a.pem"),
+        "https://as.example.com",
+        audience,
+    )
+    .unwrap();
+    let theirs = mcp_runtime::auth::DevIssuer::load_or_create(
+        dir.join("b.pem"),
+        "https://as.example.com",
+        audience,
+    )
+    .unwrap();
+    let v = verifier(&url).with_jwt(ours.verifier());
+
+    let jwt = ours.mint("jane", ["s"], Duration::from_secs(60));
+    assert_eq!(v.verify(&jwt).await.unwrap().subject(), "jane");
+    assert_eq!(
+        e.calls.load(Ordering::SeqCst),
+        0,
+        "a JWT of a known key needs no request"
+    );
+    // A bad JWT of a known key is refused locally, not introspected.
+    let tampered = format!("{}x", &jwt[..jwt.len() - 1]);
+    assert!(matches!(
+        v.verify(&tampered).await,
+        Err(VerifyError::Invalid(_))
+    ));
+    assert_eq!(e.calls.load(Ordering::SeqCst), 0);
+
+    assert_eq!(v.verify("opaque-1").await.unwrap().subject(), "olga");
+    assert_eq!(e.calls.load(Ordering::SeqCst), 1);
+    // A JWT signed by a key the JWKS does not have is the server's to judge.
+    let foreign = theirs.mint("mallory", ["s"], Duration::from_secs(60));
+    assert_eq!(
+        v.verify(&foreign).await.err(),
+        Some(VerifyError::Invalid("token is not active".into()))
+    );
+    assert_eq!(e.calls.load(Ordering::SeqCst), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
