@@ -7,6 +7,10 @@
 //! - `rs256/new_token_cached_verifier`: distinct tokens through a verifier with
 //!   the cache on (miss, verification, insertion).
 //! - `es256/cold`, `eddsa/cold`: the same as `rs256/cold` for the other key types.
+//! - `introspection/cached`: an opaque token already introspected, served
+//!   by `IntrospectionVerifier`'s cache (an HMAC of the token, a map lookup
+//!   under a lock), next to `rs256/cached`; the one introspection that fills
+//!   the cache goes to an endpoint served in the benchmark.
 //! - `rs256/jsonwebtoken_decode`: `jsonwebtoken::decode` with a `DecodingKey`
 //!   from the same JWK, for comparison (it re-parses the key on every call).
 //!
@@ -161,5 +165,35 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// An RFC 7662 endpoint on loopback that says every token is active.
+fn introspection_endpoint(rt: &tokio::runtime::Runtime) -> String {
+    let app = axum::Router::new().route(
+        "/introspect",
+        axum::routing::post(|| async {
+            axum::Json(json!({"active": true, "sub": "alice", "scope": "todo:read", "aud": AUD}))
+        }),
+    );
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/introspect", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        url
+    })
+}
+
+fn bench_introspection(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = introspection_endpoint(&rt);
+    let v = mcp_runtime::auth::IntrospectionVerifier::new(&url, "client", "secret")
+        .unwrap()
+        .audience(AUD);
+    let token = "an-opaque-access-token-of-some-43-characters";
+    rt.block_on(v.verify(token)).unwrap();
+    c.benchmark_group("introspection")
+        .bench_function("cached", |b| {
+            b.iter(|| run(v.verify(black_box(token))).unwrap())
+        });
+}
+
+criterion_group!(benches, bench, bench_introspection);
 criterion_main!(benches);
