@@ -12,7 +12,7 @@ use std::{
 use common::{BIN, DEMO_ENV, Demo, Scratch, block_on, demo_command, http};
 use serde_json::{Value, json};
 
-const TOOLS: [&str; 13] = [
+const TOOLS: [&str; 14] = [
     "approve_expense",
     "create_todo",
     "delete_todo",
@@ -22,6 +22,7 @@ const TOOLS: [&str; 13] = [
     "list_employees",
     "list_todos",
     "restart_service",
+    "review_todos",
     "set_maintenance_mode",
     "update_employee",
     "update_todo",

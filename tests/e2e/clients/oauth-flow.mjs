@@ -64,6 +64,9 @@ const ISSUE_1943 = 'typescript-sdk#1943';
 const SUBJECT = 'user-1'; // the test AS's default logged-in user
 
 const t = new Checks(`ts-sdk/${MODE}`);
+const DEMO_TOOLS = ['approve_expense', 'create_todo', 'delete_todo', 'get_employee', 'get_payroll', 'get_system_status',
+  'list_employees', 'list_todos', 'restart_service', 'review_todos', 'set_maintenance_mode', 'update_employee',
+  'update_todo', 'whoami'];
 
 /** A fresh SDK client + transport over `url` with the given provider, recording into `log`. */
 function connectClient(url, provider, log) {
@@ -178,8 +181,7 @@ async function fullFlow() {
 
   const tools = await second.client.listTools();
   const names = tools.tools.map((x) => x.name).sort();
-  t.ok(['create_todo', 'list_todos', 'whoami', 'get_employee', 'restart_service'].every((n) => names.includes(n)) && names.length === 13,
-    '8. tools/list returns the 13 demo tools', names);
+  t.eq(names, DEMO_TOOLS, '8. tools/list returns the 14 demo tools');
   const ct = tools.tools.find((x) => x.name === 'create_todo');
   t.ok(ct?.inputSchema?.required?.includes('title') && ct.inputSchema.properties?.title?.type === 'string', '8. create_todo input schema has required string title', ct?.inputSchema);
 
