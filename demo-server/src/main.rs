@@ -75,6 +75,13 @@ struct Cli {
           value_parser = clap::builder::BoolishValueParser::new())]
     step_up: Option<bool>,
 
+    /// Answer every POST to /mcp with an event stream (text/event-stream)
+    /// instead of a JSON body; without it, only a call that sends
+    /// notifications (such as progress) is answered as a stream.
+    #[arg(long, env = "MCP_SSE", global = true, num_args = 0..=1, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    sse: Option<bool>,
+
     /// Scopes the 401 challenge asks a new client for, space- or
     /// comma-separated. Default: the read-only scopes (finance:read hr:read
     /// system:read todo:read); clients ask for more when a call needs them.
@@ -192,6 +199,7 @@ impl Cli {
             .host(self.host.clone())
             .port(self.port)
             .step_up(self.step_up.unwrap_or(false))
+            .json_response(!self.sse.unwrap_or(false))
             .challenge_scopes(self.challenge_scopes())
             // scopes_supported, the system:admin ⊇ system:write ⊇ system:read
             // hierarchy and the descriptions, from the one declaration.
@@ -475,6 +483,11 @@ fn banner(cli: &Cli, server: &McpServer) {
     } else {
         "off (scope errors as tool results)"
     };
+    let responses = if cli.sse.unwrap_or(false) {
+        "event streams (text/event-stream) for every POST"
+    } else {
+        "JSON, or an event stream when a call sends notifications"
+    };
     let first = match cli.challenge_scopes().join(" ") {
         s if s.is_empty() => "(no scope: clients ask for scopes_supported)".to_owned(),
         s => s,
@@ -491,6 +504,7 @@ fn banner(cli: &Cli, server: &McpServer) {
     let _ = writeln!(out, "  tools:          {}", tools.join(", "));
     let _ = writeln!(out, "  database:       {}", cli.db.display());
     let _ = writeln!(out, "  step-up mode:   {step_up}");
+    let _ = writeln!(out, "  responses:      {responses}");
     let _ = writeln!(out, "  401 asks for:   {first}");
     if provider.starts_with("development issuer") {
         let _ = writeln!(out);

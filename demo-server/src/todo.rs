@@ -1,7 +1,12 @@
 //! Todo items (read/write split): `todo:read` lists, `todo:write` changes.
 //! Every item belongs to the token's subject; nobody sees another's items.
 
-use mcp_runtime::{AccessToken, State, ToolError, prompt, resource, tool};
+use std::time::Duration;
+
+use mcp_runtime::{
+    AccessToken, State, ToolContext, ToolError, prompt, resource,
+    rmcp::model::ProgressNotificationParam, tool,
+};
 use rusqlite::{OptionalExtension, Row, params};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -103,6 +108,67 @@ pub fn list_todos(
         .query_map(params![token.subject(), include_done.unwrap_or(true)], todo)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(TodoList { todos })
+}
+
+/// What `review_todos` found.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Review {
+    /// Whose items these are: the token's subject.
+    pub subject: String,
+    /// How many items the caller has.
+    pub total: u64,
+    /// How many of them are still open.
+    pub open: u64,
+    /// How many of them are done.
+    pub done: u64,
+}
+
+/// The longest `pause_ms` `review_todos` accepts.
+pub const MAX_REVIEW_PAUSE_MS: u64 = 2000;
+
+/// Go through the caller's todo items one at a time, reporting progress after
+/// each (the item's title as the message) when the call asks for progress,
+/// and say whose items they are and how many are open and done.
+///
+/// # Arguments
+/// * `pause_ms` - Time spent on each item, in milliseconds (default 0, at most 2000), so that a client can watch the progress.
+#[tool(scope = TODO_READ, read_only)]
+pub async fn review_todos(
+    token: AccessToken,
+    db: State<Db>,
+    cx: ToolContext,
+    pause_ms: Option<u64>,
+) -> Result<Review, Failure> {
+    let pause = pause_ms.unwrap_or(0);
+    if pause > MAX_REVIEW_PAUSE_MS {
+        return Err(ToolError::new(format!("`pause_ms` is at most {MAX_REVIEW_PAUSE_MS}.")).into());
+    }
+    // Read first: the database lock is not held across the pauses.
+    let todos = list_todos(token.clone(), db, None)?.todos;
+    let total = todos.len();
+    let progress_token = cx.rmcp().meta.get_progress_token();
+    for (i, item) in todos.iter().enumerate() {
+        if pause > 0 {
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+        }
+        if let Some(progress_token) = &progress_token {
+            let mut note = ProgressNotificationParam::new(progress_token.clone(), (i + 1) as f64);
+            note.total = Some(total as f64);
+            note.message = Some(item.title.clone());
+            // Fails only when the client has gone: nobody is left to answer.
+            cx.peer()
+                .notify_progress(note)
+                .await
+                .map_err(|e| ToolError::new(format!("Could not send progress: {e}")))?;
+        }
+    }
+    let done = todos.iter().filter(|t| t.done).count();
+    Ok(Review {
+        subject: token.subject().to_owned(),
+        total: total as u64,
+        open: (total - done) as u64,
+        done: done as u64,
+    })
 }
 
 /// The caller's own todo items, as JSON (the resource form of `list_todos`).

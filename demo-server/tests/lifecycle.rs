@@ -12,7 +12,7 @@ use std::{
 use common::{BIN, DEMO_ENV, Demo, Scratch, block_on, demo_command, http};
 use serde_json::{Value, json};
 
-const TOOLS: [&str; 13] = [
+const TOOLS: [&str; 14] = [
     "approve_expense",
     "create_todo",
     "delete_todo",
@@ -22,6 +22,7 @@ const TOOLS: [&str; 13] = [
     "list_employees",
     "list_todos",
     "restart_service",
+    "review_todos",
     "set_maintenance_mode",
     "update_employee",
     "update_todo",
@@ -61,6 +62,7 @@ fn help_lists_every_option_with_its_environment_variable() {
         ("--port", "PORT"),
         ("--mcp-url", "MCP_URL"),
         ("--step-up", "MCP_STEP_UP"),
+        ("--sse", "MCP_SSE"),
         ("--challenge-scopes", "MCP_CHALLENGE_SCOPES"),
         ("--db", "DEMO_DB"),
         ("--todo-quota", "DEMO_TODO_QUOTA"),
@@ -131,34 +133,38 @@ fn dev_banner_says_where_it_listens_and_how_to_call_it() {
     );
     assert_eq!(
         lines[6],
+        "  responses:      JSON, or an event stream when a call sends notifications"
+    );
+    assert_eq!(
+        lines[7],
         "  401 asks for:   finance:read hr:read system:read todo:read"
     );
-    assert_eq!(lines[7], "");
+    assert_eq!(lines[8], "");
     assert_eq!(
-        lines[8],
+        lines[9],
         "Development mode: tokens are minted locally. Get one with"
     );
     assert_eq!(
-        lines[9],
+        lines[10],
         format!(
             "  TOKEN=$(cargo run -q -p demo-server -- token --port {port} --dev-key-file {key} --scope todo:read)"
         )
     );
-    assert_eq!(lines[10], "and list the tools with");
+    assert_eq!(lines[11], "and list the tools with");
     assert!(
-        lines[11].starts_with(&format!("  curl -s http://127.0.0.1:{port}/mcp ")),
+        lines[12].starts_with(&format!("  curl -s http://127.0.0.1:{port}/mcp ")),
         "{}",
-        lines[11]
+        lines[12]
     );
 
     // The two commands it prints work, as printed (with the binary for
     // `cargo run`): they list the tools.
     let script = format!(
         "set -eo pipefail\n{}\n{}\n",
-        lines[9]
+        lines[10]
             .trim()
             .replace("cargo run -q -p demo-server --", &format!("'{BIN}'")),
-        lines[11].trim()
+        lines[12].trim()
     );
     let out = Command::new("bash")
         .arg("-c")
@@ -235,6 +241,7 @@ fn environment_variables_configure_the_server_and_the_token_command() {
             .env("PORT", port.to_string())
             .env("MCP_URL", &base)
             .env("MCP_STEP_UP", "1")
+            .env("MCP_SSE", "true")
             .env("DEMO_DB", scratch.db())
             .env("MCP_DEV_KEY_FILE", scratch.key());
     };
@@ -249,6 +256,10 @@ fn environment_variables_configure_the_server_and_the_token_command() {
     );
     assert!(
         out.contains("  step-up mode:   on (403 insufficient_scope)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  responses:      event streams (text/event-stream) for every POST\n"),
         "{out}"
     );
     assert!(
@@ -288,6 +299,11 @@ fn environment_variables_configure_the_server_and_the_token_command() {
     };
     let res = call(&token, "whoami");
     assert_eq!(res.status, 200, "{res:?}");
+    // MCP_SSE=true: even a call that sends no notification is an event stream.
+    assert!(
+        res.header("content-type").starts_with("text/event-stream"),
+        "{res:?}"
+    );
     assert_eq!(
         res.message()["result"]["structuredContent"]["issuer"],
         format!("http://localhost:{port}")

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::{Demo, Scratch, keys};
+use common::{Demo, Scratch, block_on, keys};
 use serde_json::{Value, json};
 
 fn now() -> u64 {
@@ -111,6 +111,7 @@ fn todo_tools_refuse_without_their_scope() {
 
     demo.refused(&other, "list_todos", json!({}), "todo:read");
     demo.refused(&write, "list_todos", json!({}), "todo:read");
+    demo.refused(&write, "review_todos", json!({}), "todo:read");
     for token in [&read, &other] {
         demo.refused(
             token,
@@ -605,5 +606,80 @@ fn two_subjects_see_disjoint_todos() {
     assert_eq!(
         demo.err(&alice, "delete_todo", json!({"id": b_id})),
         format!("Todo {b_id} not found.")
+    );
+}
+
+#[test]
+fn review_todos_reports_progress_on_the_callers_items() {
+    let scratch = Scratch::new();
+    let demo = Demo::start(&scratch, &[]);
+    let alice = demo.token("todo:read todo:write", "alice");
+    let bob = demo.token("todo:read todo:write", "bob");
+    let reader = demo.token("todo:read", "alice");
+
+    // No items: nothing to report.
+    assert_eq!(
+        demo.ok(&reader, "review_todos", json!({})),
+        json!({"subject": "alice", "total": 0, "open": 0, "done": 0})
+    );
+    let first = demo.ok(&alice, "create_todo", json!({"title": "Buy milk"}));
+    demo.ok(&alice, "create_todo", json!({"title": "Walk the dog"}));
+    demo.ok(
+        &alice,
+        "update_todo",
+        json!({"id": first["id"], "done": true}),
+    );
+    demo.ok(&bob, "create_todo", json!({"title": "Bob's"}));
+
+    // Without a progress token: a plain JSON answer.
+    let res = block_on(
+        demo.mcp(Some(&reader))
+            .call_tool("review_todos", json!({"pause_ms": 10})),
+    );
+    assert!(
+        res.header("content-type").starts_with("application/json"),
+        "{res:?}"
+    );
+    assert_eq!(
+        res.message()["result"]["structuredContent"],
+        json!({"subject": "alice", "total": 2, "open": 1, "done": 1})
+    );
+
+    // With one: a progress notification per item (its title), then the
+    // result, as an event stream.
+    let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
+        "name": "review_todos", "arguments": {}, "_meta": {"progressToken": "p-1"}}});
+    let res = block_on(demo.mcp(Some(&reader)).post(&call));
+    assert!(
+        res.header("content-type").starts_with("text/event-stream"),
+        "{res:?}"
+    );
+    let messages = res.messages();
+    let progress: Vec<Value> = messages[..2].iter().map(|m| m["params"].clone()).collect();
+    assert_eq!(
+        progress,
+        [
+            json!({"progressToken": "p-1", "progress": 1.0, "total": 2.0, "message": "Buy milk"}),
+            json!({"progressToken": "p-1", "progress": 2.0, "total": 2.0, "message": "Walk the dog"}),
+        ]
+    );
+    assert!(
+        messages[..2]
+            .iter()
+            .all(|m| m["method"] == "notifications/progress")
+    );
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert_eq!(
+        messages[2]["result"]["structuredContent"],
+        json!({"subject": "alice", "total": 2, "open": 1, "done": 1})
+    );
+
+    assert_eq!(
+        demo.ok(&bob, "review_todos", json!({})),
+        json!({"subject": "bob", "total": 1, "open": 1, "done": 0})
+    );
+    assert_eq!(
+        demo.err(&alice, "review_todos", json!({"pause_ms": 2001})),
+        "`pause_ms` is at most 2000."
     );
 }

@@ -8,6 +8,7 @@ pub const DEMO_ENV: &[&str] = &[
     "PORT",
     "MCP_URL",
     "MCP_STEP_UP",
+    "MCP_SSE",
     "MCP_CHALLENGE_SCOPES",
     "DEMO_DB",
     "DEMO_TODO_QUOTA",

@@ -44,7 +44,7 @@ warnings.filterwarnings("ignore", message="Using in-memory token storage")
 DEMO_TOOLS = sorted(
     [
         "approve_expense", "create_todo", "delete_todo", "get_employee", "get_payroll", "get_system_status",
-        "list_employees", "list_todos", "restart_service", "set_maintenance_mode", "update_employee",
+        "list_employees", "list_todos", "restart_service", "review_todos", "set_maintenance_mode", "update_employee",
         "update_todo", "whoami",
     ]
 )
@@ -156,7 +156,7 @@ async def bearer(t: Checks, a: argparse.Namespace) -> None:
                 t.eq(c.protocol_version, expected, f"[{mode}] negotiated protocol version")
                 t.eq(getattr(c, "server_info", None) and c.server_info.name, "demo-server", f"[{mode}] server name")
                 tools = await c.list_tools()
-                t.eq(sorted(x.name for x in tools), DEMO_TOOLS, f"[{mode}] list_tools: the 13 demo tools")
+                t.eq(sorted(x.name for x in tools), DEMO_TOOLS, f"[{mode}] list_tools: the 14 demo tools")
                 ct = next((x for x in tools if x.name == "create_todo"), None)
                 t.ok(ct is not None and "title" in ct.input_schema.get("required", []), f"[{mode}] create_todo requires title", ct)
 

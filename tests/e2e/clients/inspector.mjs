@@ -63,8 +63,9 @@ await t.group('tools/list', async () => {
   t.ok(r.code === 0, 'tools/list exits 0', detail(r));
   const names = (r.json?.tools ?? []).map((x) => x.name).sort();
   t.eq(names, ['approve_expense', 'create_todo', 'delete_todo', 'get_employee', 'get_payroll', 'get_system_status',
-    'list_employees', 'list_todos', 'restart_service', 'set_maintenance_mode', 'update_employee', 'update_todo', 'whoami'],
-  'tools/list: the 13 demo tools');
+    'list_employees', 'list_todos', 'restart_service', 'review_todos', 'set_maintenance_mode', 'update_employee', 'update_todo',
+    'whoami'],
+  'tools/list: the 14 demo tools');
   const ct = r.json?.tools?.find((x) => x.name === 'create_todo');
   t.ok(ct?.description && ct.inputSchema?.required?.includes('title'), 'tools/list: create_todo has a description and requires title', ct);
   t.ok(r.json?.tools?.find((x) => x.name === 'list_todos')?.annotations?.readOnlyHint === true, 'tools/list: list_todos annotated read-only');

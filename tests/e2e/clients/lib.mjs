@@ -112,9 +112,45 @@ export function recordingFetch(log) {
       } catch {
         // not JSON after all: leave it out
       }
+    } else if (type.includes('text/event-stream')) {
+      // An event stream is read by the SDK as it arrives: a copy is read alongside, without
+      // holding the SDK back; `settled(log)` waits for it. `events` are every JSON-RPC message of
+      // the stream, `responseBody` the reply among them.
+      entry.pending = res.clone().text().then((text) => {
+        entry.events = sseMessages(text);
+        entry.responseBody = entry.events.find((m) => 'result' in m || 'error' in m);
+      }, (error) => {
+        entry.streamError = error;
+      });
     }
     return res;
   };
+}
+
+/** Waits until every event stream recorded in `log` has been read whole (see recordingFetch). */
+export async function settled(log) {
+  await Promise.all(log.map((e) => e.pending).filter(Boolean));
+}
+
+/** The JSON-RPC messages in an event stream's text: the `data` of each non-empty event. */
+export function sseMessages(text) {
+  const messages = [];
+  let data = [];
+  for (const line of `${text}\n\n`.split(/\r?\n/)) {
+    if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+    else if (line === '' && data.length) {
+      const event = data.join('\n');
+      data = [];
+      if (event.trim()) {
+        try {
+          messages.push(JSON.parse(event));
+        } catch {
+          messages.push({ unparsed: event });
+        }
+      }
+    }
+  }
+  return messages;
 }
 
 /** A one-line description of a log entry, for failure details. */

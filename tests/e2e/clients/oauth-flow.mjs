@@ -3,10 +3,11 @@
 // token at all, the 403 step-up, and client_credentials.
 //
 //   node oauth-flow.mjs --mode generic|scalekit --issuer http://127.0.0.1:AS \
-//     --plain http://127.0.0.1:P1/mcp --step-up http://127.0.0.1:P2/mcp [--resource-id res_test123]
+//     --plain http://127.0.0.1:P1/mcp --step-up http://127.0.0.1:P2/mcp [--resource-id res_test123] [--sse]
 //
 // --plain is a demo server without step-up, --step-up one started with --step-up; both verify
-// tokens from --issuer. Prints one line per check and `<peer>: N passed, M failed`; exits 1 on any
+// tokens from --issuer. With --sse both were started with --sse (every POST answered with an event
+// stream), and the checks of the answers' content type expect that (the peer is `…-sse`). Prints one line per check and `<peer>: N passed, M failed`; exits 1 on any
 // failure. Every group states how many checks it makes. The servers and the AS are started by
 // run.sh.
 //
@@ -23,7 +24,7 @@ import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontex
 
 import {
   Browser, Checks, InMemoryOAuthProvider, decodeJwt, describe, parseChallenge, recordingFetch, rpcMethod,
-  safeJson, scopesOf, trailShape,
+  safeJson, scopesOf, settled, sseMessages as sseMessagesOf, trailShape,
 } from './lib.mjs';
 
 const { values: opt } = parseArgs({
@@ -35,6 +36,7 @@ const { values: opt } = parseArgs({
     'resource-id': { type: 'string', default: 'res_test123' },
     'client-id': { type: 'string', default: 'test-client' },
     'client-secret': { type: 'string', default: 'test-secret' },
+    sse: { type: 'boolean', default: false },
   },
 });
 for (const k of ['issuer', 'plain', 'step-up']) if (!opt[k]) throw new Error(`--${k} is required`);
@@ -44,6 +46,8 @@ const SCALEKIT = MODE === 'scalekit';
 const ISSUER = opt.issuer.replace(/\/$/, '');
 const PLAIN = opt.plain;
 const STEP_UP = opt['step-up'];
+// The servers answer every POST with an event stream (--sse), not JSON unless a call notifies.
+const SSE = opt.sse;
 const RES_ID = opt['resource-id'];
 // What the protected resource metadata must name, and where the SDK must then find the AS metadata.
 const AS_URL = SCALEKIT ? `${ISSUER}/resources/${RES_ID}` : ISSUER;
@@ -63,7 +67,15 @@ const REFUSAL = 'Insufficient permissions: `todo:write` scope required.';
 const ISSUE_1943 = 'typescript-sdk#1943';
 const SUBJECT = 'user-1'; // the test AS's default logged-in user
 
-const t = new Checks(`ts-sdk/${MODE}`);
+const t = new Checks(`ts-sdk/${MODE}${SSE ? '-sse' : ''}`);
+const DEMO_TOOLS = ['approve_expense', 'create_todo', 'delete_todo', 'get_employee', 'get_payroll', 'get_system_status',
+  'list_employees', 'list_todos', 'restart_service', 'review_todos', 'set_maintenance_mode', 'update_employee',
+  'update_todo', 'whoami'];
+
+/** The content type of the recorded answer `entry`, without parameters. */
+const contentType = (entry) => (entry?.responseHeaders?.['content-type'] ?? '').split(';')[0].trim();
+/** What a 200 answer to a POST /mcp whose call sends no notification must be, in this mode. */
+const PLAIN_ANSWER = SSE ? 'text/event-stream' : 'application/json';
 
 /** A fresh SDK client + transport over `url` with the given provider, recording into `log`. */
 function connectClient(url, provider, log) {
@@ -178,8 +190,7 @@ async function fullFlow() {
 
   const tools = await second.client.listTools();
   const names = tools.tools.map((x) => x.name).sort();
-  t.ok(['create_todo', 'list_todos', 'whoami', 'get_employee', 'restart_service'].every((n) => names.includes(n)) && names.length === 13,
-    '8. tools/list returns the 13 demo tools', names);
+  t.eq(names, DEMO_TOOLS, '8. tools/list returns the 14 demo tools');
   const ct = tools.tools.find((x) => x.name === 'create_todo');
   t.ok(ct?.inputSchema?.required?.includes('title') && ct.inputSchema.properties?.title?.type === 'string', '8. create_todo input schema has required string title', ct?.inputSchema);
 
@@ -193,6 +204,7 @@ async function fullFlow() {
   // tools, so the SDK validates it against create_todo's output schema and throws.
   const at = log.length;
   const created = await attempt(() => second.client.callTool({ name: 'create_todo', arguments: { title: `ts-sdk ${MODE} ${Date.now()}` } }));
+  await settled(log);
   const wire = log.slice(at).find((e) => rpcMethod(e) === 'tools/call');
   const refused = wire?.status === 200 && wire.responseBody?.result?.isError === true
     && wire.responseBody.result.structuredContent?.error === REFUSAL;
@@ -201,6 +213,10 @@ async function fullFlow() {
   '9. tools/call create_todo: refused by the tool on the wire (HTTP 200, isError, the reference\'s JSON; no todo:write yet), and the SDK throws -32602 validating that error result against the output schema',
   { wire: wire && { status: wire.status, body: wire.responseBody }, call: created.error?.message ?? created.value });
   t.ok(log.slice(from).every((e) => [200, 202].includes(e.status) || (e.method === 'GET' && e.status === 405)), '9. no further 401 once authorized (GET /mcp: 405, stateless)', log.slice(from).map(describe));
+  const answers = log.slice(from).filter((e) => e.method === 'POST' && e.status === 200);
+  t.ok(answers.length >= 4 && answers.every((e) => contentType(e) === PLAIN_ANSWER),
+    `9. every answer to a POST /mcp (initialize, tools/list, tools/call) is ${PLAIN_ANSWER}`,
+    answers.map((e) => `${rpcMethod(e)} -> ${contentType(e)}`));
   await second.client.close();
 }
 
@@ -276,8 +292,12 @@ async function stepUp({ refreshTokens }) {
   t.eq(scopesOf(t2).sort(), ['todo:read', 'todo:write'], `${label}: new token has todo:read todo:write`);
   t.ok(t2.sub === t1.sub && t2.client_id === t1.client_id, `${label}: same user and client`, { t1, t2 });
 
+  const retriedAt = log.length;
   const retry = await attempt(() => s.client.callTool({ name: 'create_todo', arguments: { title } }));
   t.ok(!retry.error && !retry.value.isError && structured(retry.value)?.title === title, `${label}: create_todo retried on the same client succeeds`, retry.error?.stack ?? retry.value);
+  const retried = log.slice(retriedAt).find((e) => rpcMethod(e) === 'tools/call');
+  t.ok(retried?.status === 200 && contentType(retried) === PLAIN_ANSWER, `${label}: the retried call is answered 200 with ${PLAIN_ANSWER}`,
+    retried && `${describe(retried)} ${contentType(retried)}`);
   const after = await s.client.callTool({ name: 'list_todos', arguments: {} });
   t.ok(structured(after)?.todos?.some((x) => x.title === title), `${label}: list_todos shows the item`, after);
   await s.client.close();
@@ -463,12 +483,123 @@ async function resourcesAndPrompts() {
 }
 
 // -------------------------------------------------------------------------------------------------
+// 6. A tool that sends progress notifications and reads the caller's token: review_todos goes
+//    through the caller's items, one progress notification each (its title), and answers with the
+//    token's subject. The SDK asks for progress with onprogress (a progressToken in _meta); the
+//    answer is an event stream in either mode, the notifications before the result.
 
-await t.group('full OAuth flow from no token (discovery, DCR, PKCE, token, tools)', fullFlow, 40);
-await t.group('step-up, 403 insufficient_scope -> re-authorization', () => stepUp({ refreshTokens: false }), 17);
+async function progress() {
+  const log = [];
+  const provider = new ClientCredentialsProvider({
+    clientId: opt['client-id'],
+    clientSecret: opt['client-secret'],
+    scope: 'todo:read todo:write',
+    expectedIssuer: AS_URL,
+  });
+  const { transport, client } = connectClient(PLAIN, provider, log);
+  const c = await attempt(() => client.connect(transport));
+  t.ok(!c.error, 'progress: connect (client_credentials, todo:read todo:write)', c.error?.stack);
+  const title = `progress ${MODE}${SSE ? ' sse' : ''} ${Date.now()}`;
+  const created = await client.callTool({ name: 'create_todo', arguments: { title } });
+  t.ok(!created.isError && structured(created)?.title === title, 'progress: create_todo', created);
+  const titles = (structured(await client.callTool({ name: 'list_todos', arguments: {} }))?.todos ?? []).map((x) => x.title);
+  const who = structured(await client.callTool({ name: 'whoami', arguments: {} }));
+
+  const seen = [];
+  const from = log.length;
+  const review = await attempt(() => client.callTool({ name: 'review_todos', arguments: { pause_ms: 20 } }, undefined, {
+    onprogress: (p) => seen.push(p),
+  }));
+  await settled(log);
+  t.ok(!review.error && !review.value.isError, 'progress: tools/call review_todos with onprogress succeeds', review.error?.stack ?? review.value);
+  // (t.eq compares JSON text: the keys in the server's order.)
+  t.eq(structured(review.value), { done: 0, open: titles.length, subject: who?.subject, total: titles.length },
+    'progress: the result names the token\'s subject (as whoami does) and counts the caller\'s items');
+  t.eq(seen.map((p) => [p.progress, p.total, p.message]), titles.map((x, i) => [i + 1, titles.length, x]),
+    'progress: onprogress called once per item, in order, each naming one of the caller\'s titles (the new one included)');
+  t.ok(titles.includes(title) && who?.subject === opt['client-id'], 'progress: the caller is the client_credentials client, its new item listed', { who, titles });
+  const wire = log.slice(from).find((e) => rpcMethod(e) === 'tools/call');
+  const methods = (wire?.events ?? []).map((m) => m.method ?? ('result' in m ? 'result' : 'error'));
+  t.ok(wire?.status === 200 && contentType(wire) === 'text/event-stream'
+    && safeJson(methods) === safeJson([...titles.map(() => 'notifications/progress'), 'result']),
+  'progress: on the wire, an event stream: the progress notifications, then the result (in either mode)',
+  { status: wire?.status, type: contentType(wire), methods });
+  const plain = log.filter((e) => e.method === 'POST' && e.status === 200 && rpcMethod(e) === 'tools/call' && e !== wire);
+  t.ok(plain.length === 3 && plain.every((e) => contentType(e) === PLAIN_ANSWER),
+    `progress: the calls that send no notification are answered with ${PLAIN_ANSWER}`, plain.map((e) => contentType(e)));
+  await client.close();
+}
+
+// -------------------------------------------------------------------------------------------------
+// 7. Resources and prompts need a token like tools: without one, each method is answered 401 with
+//    the challenge (no error=, the resource metadata named); with one, 200.
+
+async function resourcesWithoutToken() {
+  const calls = [
+    ['resources/list', {}],
+    ['resources/templates/list', {}],
+    ['resources/read', { uri: 'todo://items' }],
+    ['prompts/list', {}],
+    ['prompts/get', { name: 'plan_my_day', arguments: {} }],
+  ];
+  const post = (method, params, token) => fetch(PLAIN, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-06-18',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  const prm = `${new URL(PLAIN).origin}/.well-known/oauth-protected-resource/mcp`;
+  for (const [method, params] of calls) {
+    const res = await post(method, params);
+    const ch = parseChallenge(res.headers.get('www-authenticate') ?? undefined);
+    await res.text();
+    t.ok(res.status === 401 && ch?.params.resource_metadata === prm && ch.params.scope === READ_SCOPES && !('error' in ch.params),
+      `no token: ${method} -> 401, the challenge names the resource metadata and the read scopes`,
+      { status: res.status, challenge: ch });
+  }
+  const meta = await (await fetch(AS_META_URL)).json();
+  const tok = await fetch(meta.token_endpoint, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${opt['client-id']}:${opt['client-secret']}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'todo:read', resource: PLAIN }),
+  });
+  const { access_token: token } = await tok.json();
+  const answers = [];
+  for (const [method, params] of calls) {
+    const res = await post(method, params, token);
+    const type = (res.headers.get('content-type') ?? '').split(';')[0];
+    const text = await res.text();
+    const reply = type === 'text/event-stream' ? sseMessagesOf(text).find((m) => 'result' in m || 'error' in m) : safeParse(text);
+    answers.push({ method, status: res.status, type, ok: reply !== undefined && 'result' in reply });
+  }
+  t.ok(answers.every((a) => a.status === 200 && a.type === PLAIN_ANSWER && a.ok),
+    `with a todo:read token: the same requests -> 200, ${PLAIN_ANSWER}, a result each`, answers);
+}
+
+function safeParse(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+
+await t.group('full OAuth flow from no token (discovery, DCR, PKCE, token, tools)', fullFlow, 41);
+await t.group('step-up, 403 insufficient_scope -> re-authorization', () => stepUp({ refreshTokens: false }), 18);
 await t.group(`step-up with a refresh token, unpatched SDK: KNOWN UPSTREAM FAILURE ${ISSUE_2255}`, stepUpRefreshUnpatched, 5);
-await t.group('step-up with a refresh token, patched (the fetch wrapper drops it on the 403)', () => stepUp({ refreshTokens: true }), 18);
+await t.group('step-up with a refresh token, patched (the fetch wrapper drops it on the 403)', () => stepUp({ refreshTokens: true }), 19);
 await t.group('in-tool refusal without step-up', inToolRefusal, 3);
 await t.group('client_credentials', clientCredentials, 9);
 await t.group('resources, templates and prompts, scoped like tools', resourcesAndPrompts, 13);
+await t.group('progress notifications and the caller\'s token (review_todos)', progress, 8);
+await t.group('resources and prompts without a token: 401', resourcesWithoutToken, 6);
 t.finish();

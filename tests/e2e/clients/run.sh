@@ -5,7 +5,9 @@
 #   ts-sdk         @modelcontextprotocol/sdk Client + StreamableHTTPClientTransport + OAuthClientProvider
 #                  (oauth-flow.mjs): 401 -> PRM -> AS metadata -> DCR -> PKCE -> token -> tools,
 #                  403 step-up (with a refresh token: the SDK's known upstream failure asserted, and
-#                  the workaround), client_credentials; against a generic and a Scalekit-shaped issuer
+#                  the workaround), client_credentials, progress notifications, resources and prompts;
+#                  against a generic and a Scalekit-shaped issuer, and (generic-sse) against demo
+#                  servers started with --sse, answering every POST with an event stream
 #   inspector-cli  @modelcontextprotocol/inspector-cli --cli with a bearer header (inspector.mjs)
 #   fastmcp        Python fastmcp Client with a bearer token, its OAuth client (headless) and its
 #                  client_credentials provider (fastmcp_client.py); httpx2-keepalive: its HTTP
@@ -13,7 +15,7 @@
 #
 # Installs what it needs (npm ci here and in ../as, a venv in .venv), builds demo-server with cargo
 # (CARGO_TARGET_DIR respected; DEMO_SERVER_BIN=path skips the build), starts two test authorization
-# servers and five demo servers on free 127.0.0.1 ports with temp databases and a temp dev key, runs
+# servers and seven demo servers on free 127.0.0.1 ports with temp databases and a temp dev key, runs
 # every peer, stops everything it started, and ends with `clients: N passed, M failed` (exit 1 on
 # any failure). E2E_KEEP_TMP=1 keeps the temp dir (logs) for a look afterwards.
 #
@@ -134,6 +136,7 @@ start_demo() { # name port, then demo-server args (env via DEMO_ENV array)
 command -v curl >/dev/null || die "curl is required"
 
 P_DEV=$(free_port); P_GEN=$(free_port); P_GEN_UP=$(free_port); P_SK=$(free_port); P_SK_UP=$(free_port)
+P_SSE=$(free_port); P_SSE_UP=$(free_port)
 mcp() { echo "http://127.0.0.1:$1/mcp"; }
 
 start_as as-generic AS_MODE=generic AS_RESOURCE="$(mcp "$P_GEN")"
@@ -143,17 +146,23 @@ SK_ISS=$(json_field "$TMP/as-scalekit.ready" issuer)
 say "test AS generic $GEN_ISS, scalekit $SK_ISS"
 
 DEV_KEY="$TMP/dev-key.json"
-DEMO_ENV=(-u MCP_AUTH_ISSUER -u MCP_AUTH_AUDIENCE -u SCALEKIT_ENVIRONMENT_URL -u SCALEKIT_RESOURCE_ID -u SCALEKIT_CLIENT_ID -u MCP_URL -u MCP_STEP_UP)
+DEMO_ENV=(-u MCP_AUTH_ISSUER -u MCP_AUTH_AUDIENCE -u SCALEKIT_ENVIRONMENT_URL -u SCALEKIT_RESOURCE_ID -u SCALEKIT_CLIENT_ID -u MCP_URL -u MCP_STEP_UP -u MCP_SSE)
 start_demo demo-dev "$P_DEV" --dev-key-file "$DEV_KEY"
 start_demo demo-generic "$P_GEN" --auth-issuer "$GEN_ISS" --auth-audience "$(mcp "$P_GEN")"
 start_demo demo-generic-stepup "$P_GEN_UP" --auth-issuer "$GEN_ISS" --auth-audience "$(mcp "$P_GEN_UP")" --step-up
+# The same, answering every POST with an event stream (the environment variable on one, the flag on the other).
+BASE_ENV=("${DEMO_ENV[@]}")
+DEMO_ENV=("${BASE_ENV[@]}" MCP_SSE=true)
+start_demo demo-generic-sse "$P_SSE" --auth-issuer "$GEN_ISS" --auth-audience "$(mcp "$P_SSE")"
+DEMO_ENV=("${BASE_ENV[@]}")
+start_demo demo-generic-sse-stepup "$P_SSE_UP" --auth-issuer "$GEN_ISS" --auth-audience "$(mcp "$P_SSE_UP")" --step-up --sse
 for pair in "demo-scalekit $P_SK" "demo-scalekit-stepup $P_SK_UP"; do
   read -r name port <<<"$pair"
-  DEMO_ENV=(-u MCP_AUTH_ISSUER -u MCP_AUTH_AUDIENCE -u MCP_STEP_UP SCALEKIT_ENVIRONMENT_URL="$SK_ISS"
+  DEMO_ENV=(-u MCP_AUTH_ISSUER -u MCP_AUTH_AUDIENCE -u MCP_STEP_UP -u MCP_SSE SCALEKIT_ENVIRONMENT_URL="$SK_ISS"
     SCALEKIT_RESOURCE_ID=res_test123 SCALEKIT_CLIENT_ID=skc_e2e MCP_URL="http://127.0.0.1:$port/")
   if [[ $name == *stepup ]]; then start_demo "$name" "$port" --step-up; else start_demo "$name" "$port"; fi
 done
-say "demo servers: dev :$P_DEV, generic :$P_GEN (step-up :$P_GEN_UP), scalekit :$P_SK (step-up :$P_SK_UP)"
+say "demo servers: dev :$P_DEV, generic :$P_GEN (step-up :$P_GEN_UP), generic --sse :$P_SSE (step-up :$P_SSE_UP), scalekit :$P_SK (step-up :$P_SK_UP)"
 
 dev_token() { # scope subject
   "$DEMO" token --port "$P_DEV" --dev-key-file "$DEV_KEY" --scope "$1" --subject "$2"
@@ -210,8 +219,9 @@ cd "$HERE" || die "cd $HERE"
 # The test AS's self-test (it starts its own instances on free ports).
 run_peer as-smoke 97 node "$AS_DIR/smoke.mjs"
 
-run_peer ts-sdk/generic 105 node oauth-flow.mjs --mode generic --issuer "$GEN_ISS" --plain "$(mcp "$P_GEN")" --step-up "$(mcp "$P_GEN_UP")"
-run_peer ts-sdk/scalekit 105 node oauth-flow.mjs --mode scalekit --issuer "$SK_ISS" --resource-id res_test123 --plain "$(mcp "$P_SK")" --step-up "$(mcp "$P_SK_UP")"
+run_peer ts-sdk/generic 122 node oauth-flow.mjs --mode generic --issuer "$GEN_ISS" --plain "$(mcp "$P_GEN")" --step-up "$(mcp "$P_GEN_UP")"
+run_peer ts-sdk/generic-sse 122 node oauth-flow.mjs --mode generic --sse --issuer "$GEN_ISS" --plain "$(mcp "$P_SSE")" --step-up "$(mcp "$P_SSE_UP")"
+run_peer ts-sdk/scalekit 122 node oauth-flow.mjs --mode scalekit --issuer "$SK_ISS" --resource-id res_test123 --plain "$(mcp "$P_SK")" --step-up "$(mcp "$P_SK_UP")"
 
 run_peer inspector-cli/dev 12 node inspector.mjs --label dev --url "$(mcp "$P_DEV")" --subject e2e-inspector \
   --token "$(dev_token 'todo:read todo:write' e2e-inspector)"
