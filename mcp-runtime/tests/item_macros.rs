@@ -324,7 +324,8 @@ fn a_vocabulary_covers_resources_and_prompts_too() {
         .build()
         .unwrap_err();
     assert!(
-        err.to_string().starts_with("prompt `dynamic` (declared at McpServerBuilder)"),
+        err.to_string()
+            .starts_with("prompt `dynamic` (declared at McpServerBuilder)"),
         "{err}"
     );
 }
