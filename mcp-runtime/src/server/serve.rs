@@ -15,6 +15,7 @@ use tokio::{
     sync::Semaphore,
 };
 use tokio_util::sync::CancellationToken;
+use tower::Layer;
 
 use super::McpServer;
 use crate::error::Error;
@@ -46,7 +47,11 @@ impl McpServer {
     }
 
     /// Like [`serve_on`](Self::serve_on), with the app passed through `wrap`
-    /// first: add your own routes or layers there.
+    /// first: add your own routes or layers there. Whatever `wrap` returns
+    /// is served behind the Host and Origin policy, so routes added there
+    /// are checked as `/mcp` is (routes that any origin may call are those
+    /// of [`routes_without_origin_check`](crate::McpServerBuilder::routes_without_origin_check)
+    /// and the metadata).
     ///
     /// Each connection must deliver a request's headers within the header
     /// timeout ([`McpServerBuilder::header_timeout`](crate::McpServerBuilder::header_timeout)),
@@ -64,7 +69,7 @@ impl McpServer {
     ) -> Result<(), Error> {
         let addr = listener.local_addr()?;
         let cancel = CancellationToken::new();
-        let app = wrap(self.clone().router(cancel.clone()));
+        let app = self.served.policy.layer(wrap(self.app(cancel.clone())));
         tracing::info!(%addr, endpoint = %self.endpoint(), tools = self.tools().len(), "MCP server listening");
         let open = Arc::new(Semaphore::new(self.served.max_connections));
         let graceful = GracefulShutdown::new();
