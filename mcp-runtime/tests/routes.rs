@@ -4,13 +4,17 @@
 //! `routes_without_origin_check`, the same Origin policy. Doors that serve
 //! are tested over real sockets.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
-use axum::{Router, body::Body, routing::get};
+use axum::{
+    Router,
+    body::Body,
+    routing::{get, post},
+};
 use http::{Request, header};
 use http_body_util::BodyExt;
 use mcp_runtime::{McpServer, McpServerBuilder, auth::StaticTokenVerifier};
-use mcp_test_client::Response;
+use mcp_test_client::{Connection, Response};
 use serde_json::json;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tower::ServiceExt;
@@ -194,6 +198,30 @@ async fn serve_on_with(
     (addr, stop, serving)
 }
 
+/// Serves with `serve_with(app)`, which binds the server's own address
+/// (a free loopback port) and stops on a signal: the task is aborted.
+async fn serve_with(
+    builder: McpServerBuilder,
+    app: impl FnOnce(&McpServer) -> Router,
+) -> (SocketAddr, JoinHandle<()>) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = builder.port(port).build().unwrap();
+    let addr = server.bind_addr();
+    let app = app(&server);
+    let serving = tokio::spawn(async move { server.serve_with(app).await.unwrap() });
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return (addr, serving);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("serve_with does not listen on {addr}");
+}
+
 #[tokio::test]
 async fn routes_added_on_the_builder() {
     let server = builder().routes(version()).build().unwrap();
@@ -212,6 +240,46 @@ async fn routes_added_on_the_builder() {
     open_to_any_origin(&target).await;
     server_routes(&target).await;
     unknown_path(&target).await;
+}
+
+#[tokio::test]
+async fn routes_merged_into_the_router_then_served_by_the_server() {
+    let (addr, serving) = serve_with(builder(), |server| {
+        server
+            .clone()
+            .into_router()
+            .merge(version())
+            .nest("/api", version())
+    })
+    .await;
+    let target = Target::Socket(addr);
+    checked(&target, "/version", "1.0").await;
+    checked(&target, "/api/version", "1.0").await;
+    open_to_any_origin(&target).await;
+    server_routes(&target).await;
+    unknown_path(&target).await;
+    serving.abort();
+}
+
+#[tokio::test]
+async fn routes_served_with_serve_with() {
+    let (addr, serving) = serve_with(builder(), |_| {
+        version().route("/echo", post(|body: String| async move { body }))
+    })
+    .await;
+    let target = Target::Socket(addr);
+    checked(&target, "/version", "1.0").await;
+    open_to_any_origin(&target).await;
+    server_routes(&target).await;
+    unknown_path(&target).await;
+    let res = target
+        .send("POST", "/echo", &[("origin", FOREIGN_ORIGIN)])
+        .await;
+    origin_refused(&res, "POST /echo, foreign Origin");
+    // The server answers at its own paths; the app answers the rest.
+    let res = target.get("/nowhere", &[]).await;
+    assert_eq!(res.status, 404, "{res:#?}");
+    serving.abort();
 }
 
 #[tokio::test]
@@ -274,4 +342,34 @@ async fn the_metadata_refuses_a_foreign_host_and_lets_any_origin_read_it() {
     }
     stop.send(()).unwrap();
     serving.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn the_shutdown_closes_connections_of_routes_added_by_the_user() {
+    let server = builder()
+        .shutdown_grace(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let hang = Router::new().route(
+        "/hang",
+        get(|| async {
+            std::future::pending::<()>().await;
+            "never"
+        }),
+    );
+    let (addr, stop, serving) = serve_on_with(server, |app| app.merge(hang)).await;
+    let mut conn = Connection::open(addr).await;
+    conn.send("GET /hang HTTP/1.1\r\nhost: localhost\r\n\r\n")
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.send(()).unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(5), serving).await;
+    assert!(
+        matches!(ended, Ok(Ok(Ok(())))),
+        "serving returns after the grace: {ended:?}"
+    );
+    assert!(
+        conn.is_closed(Duration::from_secs(1)).await,
+        "the connection is closed"
+    );
 }

@@ -34,7 +34,9 @@ impl McpServer {
     /// holds it up until its client leaves).
     ///
     /// To keep all of it, serve your routes through the server instead:
-    /// add them in [`serve_on_with`](Self::serve_on_with)'s `wrap`.
+    /// [`serve_with`](Self::serve_with), or
+    /// [`serve_on_with`](Self::serve_on_with) for a listener and shutdown
+    /// of your own; both also take a router that holds this one.
     ///
     /// ```
     /// use mcp_runtime::{McpServer, axum::{Router, routing::get}};
