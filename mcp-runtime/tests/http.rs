@@ -284,7 +284,11 @@ async fn protected_resource_metadata_at_both_paths() {
         "/.well-known/oauth-protected-resource/mcp",
         "/.well-known/oauth-protected-resource",
     ] {
-        let res = send(app(), Request::get(path).body(Body::empty()).unwrap()).await;
+        let req = Request::get(path)
+            .header(header::HOST, "localhost:3002")
+            .body(Body::empty())
+            .unwrap();
+        let res = send(app(), req).await;
         assert_eq!(res.status, 200, "{path}");
         assert_eq!(
             res.text,
@@ -293,6 +297,7 @@ async fn protected_resource_metadata_at_both_paths() {
         assert_eq!(res.header("cache-control"), "public, max-age=3600");
     }
     let req = Request::get("/.well-known/oauth-protected-resource/mcp")
+        .header(header::HOST, "localhost:3002")
         .header(header::ORIGIN, "https://anywhere.example")
         .body(Body::empty())
         .unwrap();
@@ -355,7 +360,11 @@ async fn foreign_host_is_refused() {
 
 #[tokio::test]
 async fn health_answers() {
-    let res = send(app(), Request::get("/health").body(Body::empty()).unwrap()).await;
+    let req = Request::get("/health")
+        .header(header::HOST, "localhost:3002")
+        .body(Body::empty())
+        .unwrap();
+    let res = send(app(), req).await;
     assert_eq!(res.status, 200);
     assert_eq!(res.text, r#"{"status":"ok"}"#);
 }

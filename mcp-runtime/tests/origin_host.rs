@@ -13,7 +13,7 @@ use http::{Request, header};
 use http_body_util::BodyExt;
 use mcp_runtime::{AccessToken, McpServer, McpServerBuilder, auth::StaticTokenVerifier, tool};
 use mcp_test_client::{Mcp, PROTOCOL_VERSION, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 use tower::ServiceExt;
 
 /// Who is calling.
@@ -101,7 +101,7 @@ enum Answer {
     HostRefused,
     /// 400: a Host with userinfo.
     HostUserinfo,
-    /// 400 from the transport: not a Host at all.
+    /// 400: not a Host at all.
     HostInvalid,
 }
 
@@ -121,11 +121,7 @@ fn assert_answer(res: &Response, want: Answer, case: &str) {
             400,
             error("invalid_request", "Send a Host header without userinfo"),
         ),
-        Answer::HostInvalid => (
-            400,
-            json!({"jsonrpc": "2.0", "id": null,
-                   "error": {"code": -32600, "message": "Bad Request: Invalid Host header"}}),
-        ),
+        Answer::HostInvalid => (400, error("invalid_request", "Send a valid Host header")),
     };
     assert_eq!(res.status, status, "{case}: {res:#?}");
     assert_eq!(res.header("content-type"), "application/json", "{case}");
@@ -329,8 +325,8 @@ async fn hosts_of_a_loopback_server() {
     let res = call(loopback(), None, None, true).await;
     assert_eq!(res.status, 400, "{res:#?}");
     assert_eq!(
-        res.json()["error"],
-        json!({"code": -32600, "message": "Bad Request: missing Host header"})
+        res.json(),
+        json!({"error": "invalid_request", "error_description": "Send a Host header"})
     );
 }
 
@@ -399,15 +395,16 @@ async fn which_check_answers_first() {
     )
     .await;
     assert_answer(&res, Answer::HostUserinfo, "userinfo Host, foreign Origin");
-    // The transport checks the Host, after the bearer check: without a token
-    // a foreign Host gets the 401 (which names only the public metadata
-    // document); with one, the 403. Either way nothing is served.
-    let res = call(loopback(), Some("evil.com:3002"), None, false).await;
-    assert_eq!(res.status, 401, "{res:#?}");
-    assert_eq!(
-        res.header("www-authenticate"),
-        "Bearer resource_metadata=\"http://127.0.0.1:3002/.well-known/oauth-protected-resource/mcp\", scope=\"mcp:use\""
-    );
-    let body: Value = res.json();
-    assert_eq!(body["error"], "invalid_token");
+    // The Host is checked before the token is looked at: a foreign Host
+    // gets the 403 whether or not the request carries a token, and no
+    // challenge.
+    for token in [false, true] {
+        let res = call(loopback(), Some("evil.com:3002"), None, token).await;
+        assert_answer(
+            &res,
+            Answer::HostRefused,
+            &format!("foreign Host, token {token}"),
+        );
+        assert!(!res.has_header("www-authenticate"), "{res:#?}");
+    }
 }

@@ -85,7 +85,7 @@ impl Site {
 }
 
 /// An installed provider: the verifier, what to advertise, and any routes
-/// to serve next to `/mcp` (outside the bearer check).
+/// to serve next to `/mcp` (outside the bearer check, open to any origin).
 pub struct Authentication {
     pub(crate) description: String,
     pub(crate) verifier: Arc<dyn TokenVerifier>,
@@ -118,7 +118,10 @@ impl Authentication {
         self
     }
 
-    /// Routes to serve next to `/mcp`, outside the bearer check.
+    /// Routes to serve next to `/mcp`, outside the bearer check: documents
+    /// such as key sets and metadata, served like the protected resource
+    /// metadata (any origin may read them; the Host is checked), as with
+    /// [`McpServerBuilder::routes_without_origin_check`](crate::McpServerBuilder::routes_without_origin_check).
     pub fn routes(mut self, routes: Router) -> Self {
         self.routes = Some(match self.routes.take() {
             Some(r) => r.merge(routes),

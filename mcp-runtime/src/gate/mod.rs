@@ -1,19 +1,25 @@
-//! Who may enter: the per-request policy in front of the MCP transport.
+//! Who may enter: the policy of the whole site, and the per-request policy
+//! in front of the MCP transport.
 //!
-//! In order: a place among the requests in flight (503 when there is none),
-//! no repeated security header and no Host with userinfo (400), the Origin check, the bearer check
-//! (the token verified into an [`AccessToken`](crate::AccessToken)), the
-//! body read once (413, 408), step-up when it is on (403); then the
-//! transport, whose plain-text errors are rewritten as JSON-RPC errors.
-//! [`Gate::build`] prepares it all once; the HTTP layer reads it.
+//! Every route first passes the [`SitePolicy`]: no repeated security header
+//! and no Host with userinfo (400), the Origin check (403; routes that any
+//! origin may call, such as the metadata, skip it), the Host allow-list
+//! (400, 403). Then, at `/mcp`: a place among the requests in flight (503
+//! when there is none), the bearer check (the token verified into an
+//! [`AccessToken`](crate::AccessToken)), the body read once (413, 408),
+//! step-up when it is on (403); then the transport, whose plain-text errors
+//! are rewritten as JSON-RPC errors. [`Gate::build`] prepares it all once;
+//! the HTTP layer reads it.
 
 mod bearer;
 mod body;
 mod challenge;
 mod headers;
+mod host;
 mod limits;
 mod metadata;
 mod origin;
+mod policy;
 mod rewrite;
 mod step_up;
 
@@ -43,10 +49,12 @@ use crate::{
 };
 use bearer::Bearer;
 use challenge::Challenge;
+use host::Hosts;
 use limits::Limits;
 pub(crate) use limits::{DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_IN_FLIGHT};
 use origin::Origins;
 pub(crate) use origin::public_cors;
+pub(crate) use policy::SitePolicy;
 #[cfg(test)]
 pub(crate) use rewrite::RMCP_TEXT;
 use step_up::StepUp;
@@ -101,7 +109,7 @@ impl Default for GateConfig {
 /// Who may enter. See the module docs.
 pub(crate) struct Gate {
     origins: Arc<Origins>,
-    hosts: Vec<String>,
+    hosts: Arc<Hosts>,
     max_body_bytes: usize,
     limits: Limits,
     /// `None` when the server runs without authentication.
@@ -122,7 +130,7 @@ impl Gate {
         verifier: Option<Arc<dyn TokenVerifier>>,
     ) -> Self {
         let origins = Arc::new(Origins::new(base_url, &config.allowed_origins));
-        let hosts = origin::hosts(base_url, &config.allowed_hosts);
+        let hosts = Arc::new(Hosts::new(base_url, &config.allowed_hosts));
         let mut gate = Self {
             origins,
             hosts,
@@ -159,9 +167,9 @@ impl Gate {
         gate
     }
 
-    /// The `Host` values the transport accepts.
+    /// The `Host` values accepted, as the transport reads them.
     pub(crate) fn hosts(&self) -> &[String] {
-        &self.hosts
+        self.hosts.list()
     }
 
     /// The largest request body accepted.
@@ -194,19 +202,9 @@ impl Gate {
         }
     }
 
-    /// The policy: `Ok` is the request to pass on, `Err` the refusal.
+    /// The bearer check (the [`SitePolicy`] has passed the request): `Ok`
+    /// is the request to pass on, `Err` the refusal.
     async fn admit(&self, mut request: Request) -> Result<Request, Response> {
-        if let Some(refused) = headers::refusal(&request) {
-            audit_refusal(&request, "header_repeated", None);
-            return Err(drained(request, refused).await);
-        }
-        if let Some(refused) = headers::host_refusal(&request) {
-            return Err(drained(request, refused).await);
-        }
-        if let Some(refused) = self.origins.refusal(&request) {
-            audit_refusal(&request, "origin_not_allowed", None);
-            return Err(drained(request, refused).await);
-        }
         let Some(bearer) = &self.bearer else {
             return Ok(request);
         };
@@ -254,7 +252,7 @@ where
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
-        request.extensions_mut().insert(RequestId::next());
+        request.extensions_mut().get_or_insert_with(RequestId::next);
         let gate = self.gate.clone();
         let mut transport = self.transport.clone();
         Box::pin(async move {

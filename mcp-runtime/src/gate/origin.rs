@@ -1,6 +1,5 @@
 //! Who may call from a browser: the Origin allow-list (DNS-rebinding
-//! protection, a MUST of the transport spec) and the CORS it answers with;
-//! and the Host allow-list.
+//! protection, a MUST of the transport spec) and the CORS it answers with.
 
 use std::{sync::Arc, time::Duration};
 
@@ -89,18 +88,20 @@ impl Origins {
         })
     }
 
-    /// The refusal (403) of a request whose Origin is present and not allowed.
-    pub(crate) fn refusal(&self, request: &Request) -> Option<Response> {
-        let origin = request.headers().get(header::ORIGIN)?;
-        if origin.to_str().is_ok_and(|o| self.allows(o)) {
-            return None;
-        }
+    /// Whether `request` may pass: it carries no Origin (it is not from a
+    /// browser), or an allowed one.
+    pub(crate) fn admits(&self, request: &Request) -> bool {
+        request
+            .headers()
+            .get(header::ORIGIN)
+            .is_none_or(|origin| origin.to_str().is_ok_and(|o| self.allows(o)))
+    }
+
+    /// The refusal (403) of a request that [`admits`](Self::admits) does not.
+    pub(crate) fn refusal(&self, request: &Request) -> Response {
+        let origin = request.headers().get(header::ORIGIN);
         tracing::info!(origin = ?origin, "request refused: origin not allowed");
-        Some(json_error(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Origin not allowed",
-        ))
+        json_error(StatusCode::FORBIDDEN, "forbidden", "Origin not allowed")
     }
 
     /// CORS for `/mcp`: allowed origins only, the MCP headers exposed.
@@ -142,28 +143,6 @@ pub(crate) fn public_cors() -> CorsLayer {
         .max_age(Duration::from_secs(3600))
 }
 
-/// The `Host` values accepted (the transport checks them): loopback, the
-/// base URL's host and those configured, each once, without IPv6 brackets.
-/// The transport clones this list on every request: keep it short.
-pub(crate) fn hosts(base_url: &Url, configured: &[String]) -> Vec<String> {
-    let mut hosts: Vec<String> = Vec::new();
-    let candidates = ["localhost", "127.0.0.1", "::1"]
-        .into_iter()
-        .map(str::to_owned)
-        .chain(
-            base_url
-                .host_str()
-                .map(|h| h.trim_matches(['[', ']']).to_owned()),
-        )
-        .chain(configured.iter().cloned());
-    for host in candidates {
-        if !hosts.contains(&host) {
-            hosts.push(host);
-        }
-    }
-    hosts
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,14 +181,5 @@ mod tests {
         ] {
             assert!(!o.allows(bad), "{bad}");
         }
-    }
-
-    #[test]
-    fn hosts_are_listed_once() {
-        let base = Url::parse("http://[::1]:3002/").unwrap();
-        assert_eq!(
-            hosts(&base, &["localhost".into(), "mcp.example.com".into()]),
-            ["localhost", "127.0.0.1", "::1", "mcp.example.com"]
-        );
     }
 }

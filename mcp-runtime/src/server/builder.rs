@@ -26,7 +26,7 @@ use crate::{
     },
     env,
     error::Error,
-    gate::{Gate, GateConfig},
+    gate::{Gate, GateConfig, SitePolicy},
 };
 
 type Install = Box<dyn FnOnce(&Site) -> Result<Authentication, Error> + Send>;
@@ -54,6 +54,7 @@ pub struct McpServerBuilder {
     auth: Option<(&'static str, Install)>,
     json_response: bool,
     routes: Option<axum::Router>,
+    any_origin_routes: Option<axum::Router>,
     header_timeout: Option<Duration>,
     max_connections: usize,
     shutdown_grace: Duration,
@@ -70,6 +71,7 @@ impl Default for McpServerBuilder {
             auth: None,
             json_response: true,
             routes: None,
+            any_origin_routes: None,
             header_timeout: Some(serve::DEFAULT_HEADER_TIMEOUT),
             max_connections: serve::DEFAULT_MAX_CONNECTIONS,
             shutdown_grace: serve::DEFAULT_SHUTDOWN_GRACE,
@@ -638,13 +640,51 @@ impl McpServerBuilder {
         self
     }
 
-    /// Routes served next to `/mcp` (for example an authorization server's
-    /// documents), outside the bearer check.
+    /// Routes served next to `/mcp`, outside the bearer check, behind the
+    /// same Host and Origin policy as `/mcp`: a request whose `Host` is not
+    /// this server's (the base URL's host, loopback names, or one allowed
+    /// with [`allow_host`](Self::allow_host)) gets 403, as does one that
+    /// carries an `Origin` not allowed (see [`allow_origin`](Self::allow_origin));
+    /// requests without an `Origin` (clients other than browsers) pass.
+    /// Served by the server's own loop, they also keep the connection
+    /// limits and the graceful shutdown. For routes any browser page may
+    /// call, see [`routes_without_origin_check`](Self::routes_without_origin_check).
+    ///
+    /// ```
+    /// use mcp_runtime::{McpServer, axum::{Router, routing::get}};
+    ///
+    /// let version = Router::new().route("/version", get(|| async { env!("CARGO_PKG_VERSION") }));
+    /// let server = McpServer::builder().routes(version).build()?;
+    /// # Ok::<(), mcp_runtime::Error>(())
+    /// ```
     pub fn routes(mut self, router: axum::Router) -> Self {
-        self.routes = Some(match self.routes.take() {
-            Some(r) => r.merge(router),
-            None => router,
-        });
+        self.routes = merged(self.routes.take(), Some(router));
+        self
+    }
+
+    /// Routes served like [`routes`](Self::routes), except that a request
+    /// from a browser page of any origin is let through, with CORS that lets
+    /// any origin read a `GET`: for public documents, as the protected
+    /// resource metadata is served. The Host policy still applies, so a
+    /// DNS-rebinding page is refused.
+    ///
+    /// The Origin check is skipped by path: for every method served at a
+    /// path of `router`, and for CORS preflights to it. The paths are
+    /// matched as written in `router`, from the root of the app: do not
+    /// serve one of them through [`routes`](Self::routes) too (a method
+    /// added there would skip the check as well); and nested under a
+    /// prefix (in [`serve_on_with`](crate::McpServer::serve_on_with)'s
+    /// `wrap`), these routes get the Origin check like any other.
+    ///
+    /// ```
+    /// use mcp_runtime::{McpServer, axum::{Router, routing::get}};
+    ///
+    /// let logo = Router::new().route("/logo.svg", get(|| async { "<svg/>" }));
+    /// let server = McpServer::builder().routes_without_origin_check(logo).build()?;
+    /// # Ok::<(), mcp_runtime::Error>(())
+    /// ```
+    pub fn routes_without_origin_check(mut self, router: axum::Router) -> Self {
+        self.any_origin_routes = merged(self.any_origin_routes.take(), Some(router));
         self
     }
 
@@ -787,7 +827,7 @@ impl McpServerBuilder {
         let catalog = Catalog::build(self.catalog)?;
         self.gate.check(catalog.vocabulary())?;
         let mut gate = self.gate;
-        let mut routes = self.routes;
+        let mut any_origin = self.any_origin_routes;
         let mut authentication = None;
         let mut dev_issuer = None;
         let mut loopback_only = false;
@@ -795,10 +835,7 @@ impl McpServerBuilder {
             tracing::info!(provider = %auth.description, "authentication");
             gate.authorization_servers
                 .extend(auth.authorization_servers);
-            routes = match (routes, auth.routes) {
-                (Some(a), Some(b)) => Some(b.merge(a)),
-                (a, b) => a.or(b),
-            };
+            any_origin = merged(auth.routes, any_origin);
             dev_issuer = auth.dev_issuer;
             loopback_only = auth.loopback_only;
             authentication = Some((auth.description, auth.verifier));
@@ -807,6 +844,8 @@ impl McpServerBuilder {
         let endpoint = site.endpoint();
         let catalog = Arc::new(catalog);
         let gate = Gate::build(gate, &base_url, &endpoint, &catalog, verifier);
+        let any_origin = merged(gate.metadata_routes(&endpoint), any_origin);
+        let policy = SitePolicy::new(&gate, any_origin.clone());
         Ok(McpServer {
             catalog,
             gate: Arc::new(gate),
@@ -815,7 +854,9 @@ impl McpServerBuilder {
                 base_url,
                 bind,
                 json_response: self.json_response,
-                routes,
+                routes: self.routes,
+                any_origin,
+                policy,
                 authentication: description,
                 dev_issuer,
                 loopback_only,
@@ -824,6 +865,14 @@ impl McpServerBuilder {
                 shutdown_grace: self.shutdown_grace,
             }),
         })
+    }
+}
+
+/// `a` and `b` merged, either, or none.
+fn merged(a: Option<axum::Router>, b: Option<axum::Router>) -> Option<axum::Router> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.merge(b)),
+        (a, b) => a.or(b),
     }
 }
 

@@ -32,8 +32,15 @@ struct Served {
     base_url: Url,
     bind: SocketAddr,
     json_response: bool,
-    /// Served next to `/mcp`, outside the gate.
+    /// Served next to `/mcp`, outside the bearer check, behind the site
+    /// policy.
     routes: Option<axum::Router>,
+    /// Served next to `/mcp`, outside the bearer check, to any origin (the
+    /// metadata, the authentication's documents, and the routes added
+    /// without the Origin check); the Host is still checked.
+    any_origin: Option<axum::Router>,
+    /// The Host and Origin policy of every route.
+    policy: crate::gate::SitePolicy,
     /// The authentication in use, described.
     authentication: Option<String>,
     /// The development issuer, when the server uses one.

@@ -1,6 +1,6 @@
 //! The HTTP app: `/mcp` (the gate, then rmcp's transport, then the
-//! handler), `/health`, the protected resource metadata, and the extra
-//! routes.
+//! handler), `/health`, the protected resource metadata, and the routes
+//! added on the builder; all of it behind the site policy.
 
 use std::{sync::Arc, time::Duration};
 
@@ -14,29 +14,61 @@ use super::{McpServer, handler::Handler};
 use crate::{gate::public_cors, reply::Document};
 
 impl McpServer {
-    /// The whole app as an axum `Router`: `/mcp`, `/health` and, with
-    /// authentication, the protected resource metadata, to merge into your
-    /// own app and serve yourself. The per-request limits come along; the
-    /// connection limits (header timeout, connection cap, shutdown grace)
-    /// are those of your server. To keep them, serve with
-    /// [`serve_on_with`](Self::serve_on_with) and add your routes in its
-    /// `wrap`.
+    /// The whole app as an axum `Router`, to merge into your own app and
+    /// serve with your own server: `/mcp`, `/health`, with authentication
+    /// the protected resource metadata, and the routes added with
+    /// [`routes`](crate::McpServerBuilder::routes) and
+    /// [`routes_without_origin_check`](crate::McpServerBuilder::routes_without_origin_check).
+    ///
+    /// What comes along is what is a layer on this router, for its own
+    /// routes: the Host and Origin policy (a foreign `Host` gets 403, as
+    /// does a foreign `Origin` except on the routes any origin may call),
+    /// the refusal of repeated security headers, and at `/mcp` the bearer
+    /// check, the cap on requests in flight, the body size limit and the
+    /// body timeout. Routes you merge into it afterwards are outside those
+    /// layers. What does not come along is what the server's own loop does
+    /// per connection: `TCP_NODELAY`, the header timeout (which also closes
+    /// idle keep-alive connections), the cap on open connections, and the
+    /// graceful shutdown that ends `/mcp` event streams after the shutdown
+    /// grace (under `axum::serve`'s graceful shutdown, an open event stream
+    /// holds it up until its client leaves).
+    ///
+    /// To keep all of it, serve your routes through the server instead:
+    /// [`serve_with`](Self::serve_with), or
+    /// [`serve_on_with`](Self::serve_on_with) for a listener and shutdown
+    /// of your own; both also take a router that holds this one.
+    ///
+    /// ```
+    /// use mcp_runtime::{McpServer, axum::{Router, routing::get}};
+    ///
+    /// let server = McpServer::builder().build()?;
+    /// // To serve with your own `axum::serve`: `/version` is outside the
+    /// // server's layers (no Host or Origin policy) and `/mcp` keeps them.
+    /// let app: Router = Router::new()
+    ///     .route("/version", get(|| async { "1.0" }))
+    ///     .merge(server.into_router());
+    /// # Ok::<(), mcp_runtime::Error>(())
+    /// ```
     pub fn into_router(self) -> Router {
-        self.router(CancellationToken::new())
+        let policy = self.served.policy.clone();
+        self.app(CancellationToken::new()).layer(policy)
     }
 
-    pub(crate) fn router(self, shutdown: CancellationToken) -> Router {
+    /// The app without the site policy (the server's loop puts it around
+    /// the whole app it serves); `/mcp` event streams end when `shutdown`
+    /// is cancelled.
+    pub(crate) fn app(&self, shutdown: CancellationToken) -> Router {
         let endpoint = &self.served.endpoint;
         let guarded = self.gate.guard(self.transport(shutdown));
         let mut app = Router::new()
             .route_service(endpoint.path(), guarded)
             .layer(self.gate.cors())
             .route("/health", Document::new(r#"{"status":"ok"}"#).route());
-        if let Some(metadata) = self.gate.metadata_routes(endpoint) {
-            app = app.merge(metadata.layer(public_cors()));
+        if let Some(routes) = self.served.routes.clone() {
+            app = app.merge(routes.layer(public_cors()));
         }
-        if let Some(extra) = self.served.routes.clone() {
-            app = app.merge(extra.layer(public_cors()));
+        if let Some(routes) = self.served.any_origin.clone() {
+            app = app.merge(routes.layer(public_cors()));
         }
         app
     }
