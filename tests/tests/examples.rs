@@ -1,7 +1,7 @@
 //! Every example in `mcp-runtime/examples`, built and run as its doc comment
-//! says, then called over HTTP: a custom `TokenVerifier` (API keys) and
+//! says, then called over HTTP: a custom `TokenVerifier` (API keys),
 //! Scalekit from environment variables (against a Scalekit-shaped
-//! authorization server).
+//! authorization server), and an existing axum app served with MCP.
 
 #[path = "support/mcp.rs"]
 mod mcp;
@@ -136,4 +136,41 @@ async fn scalekit_env_serves_tokens_of_the_configured_environment() {
         prm["authorization_servers"],
         json!([format!("{}/resources/res_test123", as_.issuer)])
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn axum_app_serves_its_routes_behind_the_host_policy() {
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("axum-app-example-{}", std::process::id()));
+    let key = dir.join("dev-issuer.pem");
+    let _example = run(
+        "axum_app",
+        port,
+        &[("MCP_DEV_KEY_FILE", key.to_str().unwrap())],
+    );
+    let http = reqwest::Client::new();
+    let version = http
+        .get(format!("http://127.0.0.1:{port}/version"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(version.status(), 200);
+    assert!(version.text().await.unwrap().starts_with("axum-app "));
+    let rebinding = http
+        .get(format!("http://127.0.0.1:{port}/stats"))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        rebinding.status(),
+        403,
+        "the app's own routes get the Host policy"
+    );
+    // The MCP endpoint is there, behind its authentication.
+    let endpoint = format!("http://127.0.0.1:{port}/mcp");
+    let res = call_tool(&endpoint, None, "add", json!({"a": 1, "b": 2})).await;
+    assert_eq!(res.status, 401);
+    assert!(res.challenge().param("resource_metadata").is_some());
+    let _ = std::fs::remove_dir_all(&dir);
 }
