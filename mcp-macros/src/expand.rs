@@ -29,17 +29,8 @@ pub(crate) fn expand(tool: &Tool<'_>) -> TokenStream {
         }
     };
 
-    let rule = match &tool.scopes {
-        ScopeRule::Public => quote!(#p::ScopeRule::Public),
-        ScopeRule::All(list) => quote!(#p::ScopeRule::All(&[#(#list),*])),
-        ScopeRule::Any(list) => quote!(#p::ScopeRule::Any(&[#(#list),*])),
-    };
-    let states = tool.params.iter().filter_map(|param| match param {
-        Param::Injected {
-            state: Some(state), ..
-        } => Some(quote_spanned!(state.span()=> #p::state_key::<#state>)),
-        _ => None,
-    });
+    let rule = rule_tokens(&p, &tool.scopes);
+    let states = state_keys(&p, &tool.params);
 
     let describe = describe(tool, &p, &args_ty);
     let call = call(tool, &p, &args_ty);
@@ -73,7 +64,7 @@ pub(crate) fn expand(tool: &Tool<'_>) -> TokenStream {
                     scopes: __MCP_SCOPES,
                     describe: #describe,
                     call: #call,
-                    states: &[#(#states),*],
+                    states: #states,
                     location: ::core::concat!(::core::file!(), ":", ::core::line!()),
                 };
             }
@@ -83,6 +74,27 @@ pub(crate) fn expand(tool: &Tool<'_>) -> TokenStream {
             }
         };
     }
+}
+
+/// The runtime's `ScopeRule` for a rule as written.
+pub(crate) fn rule_tokens(p: &TokenStream, rule: &ScopeRule<'_>) -> TokenStream {
+    match rule {
+        ScopeRule::Public => quote!(#p::ScopeRule::Public),
+        ScopeRule::All(list) => quote!(#p::ScopeRule::All(&[#(#list),*])),
+        ScopeRule::Any(list) => quote!(#p::ScopeRule::Any(&[#(#list),*])),
+    }
+}
+
+/// `&[state_key::<T>, …]`: the `State<T>` types the parameters take, each
+/// spanned on its `T`.
+pub(crate) fn state_keys(p: &TokenStream, params: &[Param<'_>]) -> TokenStream {
+    let keys = params.iter().filter_map(|param| match param {
+        Param::Injected {
+            state: Some(state), ..
+        } => Some(quote_spanned!(state.span()=> #p::state_key::<#state>)),
+        _ => None,
+    });
+    quote!(&[#(#keys),*])
 }
 
 /// Where a parameter type that is not `Deserialize` or `JsonSchema` is

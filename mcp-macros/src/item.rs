@@ -302,23 +302,14 @@ pub(crate) fn expand(it: &Item<'_>) -> TokenStream {
     let item = it.item;
     let rt = &it.krate;
     let p = quote!(#rt::__private);
-    let rule = match &it.scopes {
-        ScopeRule::Public => quote!(#p::ScopeRule::Public),
-        ScopeRule::All(list) => quote!(#p::ScopeRule::All(&[#(#list),*])),
-        ScopeRule::Any(list) => quote!(#p::ScopeRule::Any(&[#(#list),*])),
-    };
-    let states = it.params.iter().filter_map(|param| match param {
-        Param::Injected {
-            state: Some(state), ..
-        } => Some(quote_spanned!(state.span()=> #p::state_key::<#state>)),
-        _ => None,
-    });
+    let rule = crate::expand::rule_tokens(&p, &it.scopes);
+    let states = crate::expand::state_keys(&p, &it.params);
     let cfgs: Vec<_> = item
         .attrs
         .iter()
         .filter(|a| a.path().is_ident("cfg"))
         .collect();
-    let (def, registration, variant) = definition(it, &p, rule, quote!(&[#(#states),*]));
+    let (def, registration, variant) = definition(it, &p, rule, states);
     let run = run(it, &p);
     let ident = &item.sig.ident;
     let handle = crate::expand::handle_struct(&quote!(#(#cfgs)*), &item.vis, ident);
