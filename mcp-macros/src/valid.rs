@@ -404,70 +404,29 @@ pub(crate) fn params<'a>(
     let mut args: Option<&Type> = None;
     let mut first_property: Option<&Ident> = None;
     for input in &item.sig.inputs {
-        let typed = match input {
-            FnArg::Receiver(receiver) => {
-                errors.push_spanned(
-                    receiver,
-                    format!(
-                        "a {} must be a free function; use State<T> for shared data",
-                        kind.noun
-                    ),
-                );
-                ok = false;
-                continue;
-            }
-            FnArg::Typed(typed) => typed,
-        };
-        for attr in &typed.attrs {
-            if attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr") {
-                errors.push_spanned(
-                    attr,
-                    format!("{} parameters cannot be conditional", kind.noun),
-                );
-                ok = false;
-            }
-        }
-        let ty = &*typed.ty;
-        if let Some((tokens, message)) = Borrowed::find(ty) {
-            errors.push_spanned(tokens, message);
-            ok = false;
+        let Some(typed) = typed_input(input, kind, errors, &mut ok) else {
             continue;
-        }
-        if let Some(kind) = injected(ty) {
-            out.push(kind);
-        } else if is_named(ty, "Args") {
-            let Some(inner) = type_args(ty).first().copied() else {
-                errors.push_spanned(ty, "name the argument type, e.g. `Args<CreateTodo>`");
-                ok = false;
-                continue;
-            };
-            if args.is_some() {
+        };
+        match one_param(typed, errors) {
+            None => ok = false,
+            Some(Param::Args { .. }) if args.is_some() => {
                 errors.push_spanned(
-                    ty,
+                    &*typed.ty,
                     "a tool takes at most one `Args<T>`: it holds the whole argument object",
                 );
                 ok = false;
-                continue;
             }
-            args = Some(ty);
-            out.push(Param::Args { inner });
-        } else {
-            match &*typed.pat {
-                Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
-                    first_property.get_or_insert(&p.ident);
-                    out.push(Param::Property {
-                        ident: p.ident.clone(),
-                        ty,
-                        doc: None,
-                    });
+            Some(param) => {
+                match &param {
+                    Param::Args { .. } => args = Some(&*typed.ty),
+                    Param::Property { .. } => {
+                        if let Pat::Ident(p) = &*typed.pat {
+                            first_property.get_or_insert(&p.ident);
+                        }
+                    }
+                    Param::Injected { .. } => {}
                 }
-                pat => {
-                    errors.push_spanned(
-                        pat,
-                        "unsupported parameter pattern: name the parameter, e.g. `title: String`",
-                    );
-                    ok = false;
-                }
+                out.push(param);
             }
         }
     }
@@ -483,6 +442,74 @@ pub(crate) fn params<'a>(
         ok = false;
     }
     ok.then_some(out)
+}
+
+/// The typed parameter `input` is; `None` for `self` (an error). A
+/// conditional parameter is an error too, but is still read.
+fn typed_input<'a>(
+    input: &'a FnArg,
+    kind: Kind,
+    errors: &mut Errors,
+    ok: &mut bool,
+) -> Option<&'a syn::PatType> {
+    let typed = match input {
+        FnArg::Receiver(receiver) => {
+            errors.push_spanned(
+                receiver,
+                format!(
+                    "a {} must be a free function; use State<T> for shared data",
+                    kind.noun
+                ),
+            );
+            *ok = false;
+            return None;
+        }
+        FnArg::Typed(typed) => typed,
+    };
+    for attr in &typed.attrs {
+        if attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr") {
+            errors.push_spanned(
+                attr,
+                format!("{} parameters cannot be conditional", kind.noun),
+            );
+            *ok = false;
+        }
+    }
+    Some(typed)
+}
+
+/// What one parameter is, by its type; `None` (an error pushed) for a
+/// type or pattern that cannot be a parameter.
+fn one_param<'a>(typed: &'a syn::PatType, errors: &mut Errors) -> Option<Param<'a>> {
+    let ty = &*typed.ty;
+    if let Some((tokens, message)) = Borrowed::find(ty) {
+        errors.push_spanned(tokens, message);
+        return None;
+    }
+    if let Some(kind) = injected(ty) {
+        return Some(kind);
+    }
+    if is_named(ty, "Args") {
+        let Some(inner) = type_args(ty).first().copied() else {
+            errors.push_spanned(ty, "name the argument type, e.g. `Args<CreateTodo>`");
+            return None;
+        };
+        return Some(Param::Args { inner });
+    }
+    match &*typed.pat {
+        Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => Some(Param::Property {
+            ident: p.ident.clone(),
+            ty,
+            doc: None,
+        }),
+        pat => {
+            errors.push_spanned(
+                pat,
+                "unsupported parameter pattern: name the parameter, e.g. `title: String`",
+            );
+            None
+        }
+    }
 }
 
 /// An injected parameter, recognised by the last segment of its type.
