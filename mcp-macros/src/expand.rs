@@ -1,7 +1,7 @@
 //! Generating the tool's handle, definition and registration.
 
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::{Ident, LitStr, spanned::Spanned};
 
 use crate::valid::{Output, Param, ScopeRule, Tool};
@@ -14,26 +14,11 @@ pub(crate) fn expand(tool: &Tool<'_>) -> TokenStream {
     let p = quote!(#rt::__private);
 
     let args_struct = args_struct(tool, &p);
-    let args_ty = match tool.params.iter().find_map(|p| match p {
-        Param::Args { inner } => Some(*inner),
-        _ => None,
-    }) {
-        Some(inner) => quote!(#inner),
-        None => {
-            let tys: Vec<_> = properties(tool).map(|(_, ty, _)| ty).collect();
-            if tys.is_empty() {
-                quote!(__McpArgs)
-            } else {
-                quote!(__McpArgs<#(#tys),*>)
-            }
-        }
-    };
-
     let rule = rule_tokens(&p, &tool.scopes);
     let states = state_keys(&p, &tool.params);
 
-    let describe = describe(tool, &p, &args_ty);
-    let call = call(tool, &p, &args_ty);
+    let describe = describe(tool, &p);
+    let call = call(tool, &p);
     let name = &tool.name;
 
     // `#[tool] #[cfg(..)] fn` leaves the `cfg` on the function: it must
@@ -138,11 +123,15 @@ fn properties<'t>(
 }
 
 /// The struct the argument object deserializes into, one field per
-/// parameter, so that serde and schemars do the work. Unused with `Args<T>`.
+/// parameter, so that serde and schemars do the work, and the two functions
+/// that read it and describe it. Unused with `Args<T>`.
 ///
-/// Generic over the field types, so that the derives bound them: a parameter
-/// type that is not `Deserialize` (or `JsonSchema`) then fails once, where
-/// the struct is used, rather than once per use inside each derived impl.
+/// The struct is generic over its field types, and the functions over the
+/// parameter types (the `T` of an `Option<T>`), bounded by the runtime's
+/// `ReadParameter` and `DescribedParameter`. The calls name the user's types,
+/// each spanned on its parameter: a type without `Deserialize` or
+/// `JsonSchema` then fails once, at that parameter, in the words of those
+/// traits, and never inside the derived impls or the struct.
 fn args_struct(tool: &Tool<'_>, p: &TokenStream) -> TokenStream {
     if tool.params.iter().any(|p| matches!(p, Param::Args { .. })) {
         return TokenStream::new();
@@ -151,27 +140,99 @@ fn args_struct(tool: &Tool<'_>, p: &TokenStream) -> TokenStream {
     let serde = LitStr::new(&format!("{rt}::__private::serde"), Span::call_site());
     let schemars = LitStr::new(&format!("{rt}::__private::schemars"), Span::call_site());
     let mut generics = Vec::new();
+    let mut field_types = Vec::new();
     let mut fields = Vec::new();
-    for (i, (ident, _, doc)) in properties(tool).enumerate() {
+    for (i, (ident, ty, doc)) in properties(tool).enumerate() {
         let generic = format_ident!("__McpT{i}");
         let doc = doc.map(|d| quote!(#[doc = #d]));
         // No `#[serde(default)]` on `Option` fields: serde already reads a
         // missing one as `None`, and schemars leaves it out of `required`.
         fields.push(quote!(#doc #ident: #generic));
+        field_types.push(match option_inner(ty) {
+            Some(_) => with_option_inner(ty, &generic),
+            None => quote!(#generic),
+        });
         generics.push(generic);
     }
-    let generics = (!generics.is_empty()).then(|| quote!(<#(#generics),*>));
+    let struct_generics = (!generics.is_empty()).then(|| quote!(<#(#generics),*>));
+    let args = quote!(__McpArgs<#(#field_types),*>);
     quote! {
         #[derive(#p::serde::Deserialize, #p::schemars::JsonSchema)]
         #[serde(crate = #serde)]
         #[schemars(crate = #schemars)]
-        struct __McpArgs #generics {
+        struct __McpArgs #struct_generics {
             #(#fields,)*
+        }
+
+        fn __mcp_schema<#(#generics: #p::DescribedParameter),*>()
+            -> ::std::sync::Arc<#p::rmcp::model::JsonObject>
+        {
+            #p::input_schema::<#args>()
+        }
+
+        fn __mcp_read<#(#generics: #p::ReadParameter),*>(
+            cx: &mut #p::CallContext,
+        ) -> ::core::result::Result<#args, #p::rmcp::model::CallToolResult> {
+            #p::arguments::<#args>(cx)
         }
     }
 }
 
-fn describe(tool: &Tool<'_>, p: &TokenStream, args_ty: &TokenStream) -> TokenStream {
+/// The function that describes (`"schema"`) or reads (`"read"`) the
+/// arguments, instantiated: with `Args<T>`, the runtime's, at `T`; otherwise
+/// `args_struct`'s, at the parameter types, each spanned on its parameter.
+fn arguments_fn(tool: &Tool<'_>, p: &TokenStream, what: &str) -> TokenStream {
+    let at = arguments_span(tool);
+    let args = tool.params.iter().find_map(|param| match param {
+        Param::Args { inner } => Some(*inner),
+        _ => None,
+    });
+    if let Some(inner) = args {
+        let f = if what == "schema" {
+            quote!(input_schema)
+        } else {
+            quote!(arguments)
+        };
+        return respan(quote!(#p::#f::<#inner>), at);
+    }
+    let f = respan(format_ident!("__mcp_{what}").into_token_stream(), at);
+    let types = properties(tool).map(|(_, ty, _)| {
+        let checked = option_inner(ty).unwrap_or(ty);
+        respan(quote!(#checked), ty.span())
+    });
+    quote!(#f::<#(#types),*>)
+}
+
+/// `T` when `ty` is written `Option<T>` (under any path to `Option`).
+fn option_inner(ty: &syn::Type) -> Option<&syn::Type> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match (last.ident == "Option", args.args.first(), args.args.len()) {
+        (true, Some(syn::GenericArgument::Type(inner)), 1) => Some(inner),
+        _ => None,
+    }
+}
+
+/// `ty`, an `Option<_>` as the user wrote it, with its `T` replaced by
+/// `inner`: the same `Option` the tool function takes.
+fn with_option_inner(ty: &syn::Type, inner: &Ident) -> TokenStream {
+    let mut ty = ty.clone();
+    if let syn::Type::Path(path) = &mut ty
+        && let Some(last) = path.path.segments.last_mut()
+        && let syn::PathArguments::AngleBracketed(args) = &mut last.arguments
+        && let Some(syn::GenericArgument::Type(t)) = args.args.first_mut()
+    {
+        *t = syn::parse_quote!(#inner);
+    }
+    quote!(#ty)
+}
+
+fn describe(tool: &Tool<'_>, p: &TokenStream) -> TokenStream {
     let name = &tool.name;
     let description = &tool.description;
     let title = match tool.title {
@@ -184,7 +245,8 @@ fn describe(tool: &Tool<'_>, p: &TokenStream, args_ty: &TokenStream) -> TokenStr
         Some(ty) => quote!((&#p::OutputSchema::<#ty>::new()).output_schema()),
         None => quote!(::core::option::Option::None),
     };
-    let input_schema = respan(quote!(#p::input_schema::<#args_ty>()), arguments_span(tool));
+    let input_schema = arguments_fn(tool, p, "schema");
+    let input_schema = quote!(#input_schema());
     let annotations = match tool.annotations {
         Some(flags) => {
             let flags = flags.map(|f| match f {
@@ -221,7 +283,7 @@ fn output_type<'a>(output: &Output<'a>) -> Option<&'a syn::Type> {
     }
 }
 
-fn call(tool: &Tool<'_>, p: &TokenStream, args_ty: &TokenStream) -> TokenStream {
+fn call(tool: &Tool<'_>, p: &TokenStream) -> TokenStream {
     let ok = quote!(::core::result::Result::Ok);
     let err = quote!(::core::result::Result::Err);
     let sig = &tool.item.sig;
@@ -267,7 +329,7 @@ fn call(tool: &Tool<'_>, p: &TokenStream, args_ty: &TokenStream) -> TokenStream 
         }
     };
 
-    let arguments = respan(quote!(#p::arguments::<#args_ty>), arguments_span(tool));
+    let arguments = arguments_fn(tool, p, "read");
     let body = quote! {{
         if let #err(__mcp_refusal) = #p::check_scopes(&__mcp_cx, &__MCP_SCOPES) {
             return #ok(__mcp_refusal);

@@ -73,7 +73,7 @@ pub fn check_scopes(cx: &CallContext, rule: &ScopeRule) -> Result<(), CallToolRe
 }
 
 /// The call's arguments as `T`; a mismatch is a tool error the model can read.
-pub fn arguments<T: DeserializeOwned>(cx: &mut CallContext) -> Result<T, CallToolResult> {
+pub fn arguments<T: ReadParameter>(cx: &mut CallContext) -> Result<T, CallToolResult> {
     let args = serde_json::Value::Object(cx.arguments.take().unwrap_or_default());
     serde_json::from_value(args)
         .map_err(|e| result::error_text(format!("Invalid arguments for tool `{}`: {e}", cx.tool)))
@@ -137,7 +137,31 @@ pub fn error_result<E: ToolErrorOutput>(error: E) -> CallToolResult {
     error.into_error()
 }
 
-pub fn input_schema<T: JsonSchema>() -> Arc<JsonObject> {
+/// A tool parameter's type (or an `Args<T>`'s `T`), as the input schema
+/// describes it. The macro bounds the parameter types themselves, so that
+/// rustc reports a missing derive with this message, at the parameter.
+#[diagnostic::on_unimplemented(
+    message = "the tool parameter type `{Self}` does not implement `schemars::JsonSchema`",
+    label = "add `#[derive(schemars::JsonSchema)]` to `{Self}`",
+    note = "every tool parameter is described in the tool's input schema; \
+            use schemars 1.x, which `mcp_runtime` re-exports as `mcp_runtime::schemars`"
+)]
+pub trait DescribedParameter: JsonSchema {}
+
+impl<T: JsonSchema + ?Sized> DescribedParameter for T {}
+
+/// A tool parameter's type (or an `Args<T>`'s `T`), as the arguments are
+/// read into it.
+#[diagnostic::on_unimplemented(
+    message = "the tool parameter type `{Self}` does not implement `serde::Deserialize`",
+    label = "add `#[derive(serde::Deserialize)]` to `{Self}`",
+    note = "every tool parameter is read from the call's JSON arguments"
+)]
+pub trait ReadParameter: DeserializeOwned {}
+
+impl<T: DeserializeOwned> ReadParameter for T {}
+
+pub fn input_schema<T: DescribedParameter>() -> Arc<JsonObject> {
     result::input_schema::<T>()
 }
 
