@@ -119,6 +119,11 @@ fn wait_for(port: u16) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_readme_server_builds_serves_and_answers() {
+    let example = include_str!("../../mcp-runtime/examples/notes.rs");
+    assert!(
+        example.ends_with(&block(section(), "rust")),
+        "mcp-runtime/examples/notes.rs is no longer the README's src/main.rs"
+    );
     let dir = target_dir().join("readme-new-crate");
     write_crate(&dir);
     let built = Command::new(env!("CARGO"))
