@@ -273,6 +273,73 @@ async fn concurrent_requests_with_one_token_share_one_introspection() {
     assert_eq!(e.calls.load(Ordering::SeqCst), 1);
 }
 
+#[tokio::test]
+async fn introspections_in_flight_are_capped_and_the_rest_wait_or_are_unavailable() {
+    let (e, url) = endpoint().await;
+    for i in 0..6 {
+        e.answers
+            .lock()
+            .unwrap()
+            .insert(format!("tok-{i}"), active(&format!("u{i}"), "s"));
+    }
+    *e.delay.lock().unwrap() = Duration::from_millis(200);
+    // Two slots, six distinct tokens: three waves of two, each within the timeout.
+    let v = Arc::new(
+        verifier(&url)
+            .max_in_flight(2)
+            .timeout(Duration::from_secs(2))
+            .unwrap(),
+    );
+    let started = std::time::Instant::now();
+    let calls: Vec<_> = (0..6)
+        .map(|i| {
+            let v = v.clone();
+            tokio::spawn(async move { v.verify(&format!("tok-{i}")).await })
+        })
+        .collect();
+    for (i, call) in calls.into_iter().enumerate() {
+        assert_eq!(call.await.unwrap().unwrap().subject(), format!("u{i}"));
+    }
+    assert_eq!(e.calls.load(Ordering::SeqCst), 6);
+    assert!(
+        started.elapsed() >= Duration::from_millis(600),
+        "six 200 ms introspections through two slots took {:?}",
+        started.elapsed()
+    );
+
+    // One slot, each introspection holding it for the whole timeout: the
+    // second waits its turn (the semaphore is fair), the third waits the
+    // timeout and is unavailable without ever reaching the endpoint.
+    let (e, url) = endpoint().await;
+    *e.delay.lock().unwrap() = Duration::from_millis(900);
+    let v = Arc::new(
+        verifier(&url)
+            .max_in_flight(1)
+            .timeout(Duration::from_millis(500))
+            .unwrap(),
+    );
+    let mut calls = Vec::new();
+    for (i, pause) in [0, 10, 40].into_iter().enumerate() {
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        let v = v.clone();
+        calls.push(tokio::spawn(
+            async move { v.verify(&format!("tok-{i}")).await },
+        ));
+    }
+    for call in calls {
+        let outcome = call.await.unwrap();
+        assert!(
+            matches!(outcome, Err(VerifyError::Unavailable(_))),
+            "{outcome:?}"
+        );
+    }
+    assert_eq!(
+        e.calls.load(Ordering::SeqCst),
+        2,
+        "the third never got a slot, so never a request"
+    );
+}
+
 #[test]
 fn the_endpoint_must_be_https_or_loopback_and_the_secret_is_never_shown() {
     let e = IntrospectionVerifier::new("http://as.example.com/introspect", "c", "s").unwrap_err();

@@ -15,7 +15,7 @@ use std::time::Duration;
 use mcp::{Listener, Served, call_ok, call_tool, unix_now};
 use mcp_runtime::{
     Error, McpServer,
-    auth::{AuthSettings, DevIssuer, ScalekitProvider},
+    auth::{AuthSettings, ClientAuth, DevIssuer, ScalekitProvider},
 };
 use oidc::{AsOptions, TestAs};
 use serde_json::{Value, json};
@@ -335,6 +335,57 @@ async fn settings_with_an_issuer_but_no_audience_name_mcp_auth_audience() {
     s.issuer = Some("not a url".into());
     let e = settings_error(&s);
     assert_eq!(config_name(&e), "MCP_AUTH_ISSUER", "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn introspection_settings_name_what_is_missing_or_wrong() {
+    let mut s = AuthSettings::default();
+    s.introspection_client_id = Some("mcp-server".into());
+    s.introspection_client_secret = Some("its-secret".into());
+    // Introspection belongs to a generic issuer.
+    let e = settings_error(&s);
+    assert_eq!(config_name(&e), "MCP_AUTH_ISSUER", "{e}");
+
+    s.issuer = Some("https://login.example.com".into());
+    s.audience = Some("https://mcp.example.com/mcp".into());
+    s.introspection_client_secret = None;
+    let e = settings_error(&s);
+    assert_eq!(
+        config_name(&e),
+        "MCP_AUTH_INTROSPECTION_CLIENT_SECRET",
+        "{e}"
+    );
+
+    s.introspection_client_id = None;
+    s.introspection_endpoint = Some("https://login.example.com/introspect".into());
+    let e = settings_error(&s);
+    assert_eq!(config_name(&e), "MCP_AUTH_INTROSPECTION_CLIENT_ID", "{e}");
+
+    s.introspection_client_id = Some("mcp-server".into());
+    s.introspection_client_secret = Some("its-secret".into());
+    s.introspection_endpoint = Some("http://login.example.com/introspect".into());
+    let e = settings_error(&s);
+    assert_eq!(config_name(&e), "MCP_AUTH_INTROSPECTION_ENDPOINT", "{e}");
+    assert!(!e.to_string().contains("its-secret"), "{e}");
+
+    s.introspection_endpoint = None;
+    let server = McpServer::builder().auth(s).build().expect("server");
+    assert!(
+        server
+            .authentication()
+            .unwrap()
+            .ends_with("other tokens introspected")
+    );
+
+    // MCP_AUTH_INTROSPECTION_CLIENT_AUTH's values.
+    for (v, want) in [
+        ("basic", ClientAuth::Basic),
+        ("POST", ClientAuth::Post),
+        ("client_secret_post", ClientAuth::Post),
+    ] {
+        assert_eq!(v.parse::<ClientAuth>(), Ok(want));
+    }
+    assert!("private_key_jwt".parse::<ClientAuth>().is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@ use std::{
 use aws_lc_rs::{hmac, rand::SecureRandom};
 use serde::Deserialize;
 use serde_json::Value;
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore};
 
 use super::{
     BoxFuture, JwtVerifier,
@@ -26,6 +26,10 @@ pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(60);
 pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
 /// Longest one introspection request may take by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most introspections in flight at once by default: a flood of unknown
+/// bearer values cannot become a flood of requests to the authorization
+/// server.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
 /// Largest introspection response read.
 const MAX_RESPONSE: usize = 64 * 1024;
 
@@ -37,6 +41,120 @@ pub enum ClientAuth {
     Basic,
     /// The client id and secret in the form body (`client_secret_post`).
     Post,
+}
+
+impl std::str::FromStr for ClientAuth {
+    type Err = String;
+
+    /// `basic` or `post`, or their registered names `client_secret_basic`
+    /// and `client_secret_post`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "basic" | "client_secret_basic" => Ok(Self::Basic),
+            "post" | "client_secret_post" => Ok(Self::Post),
+            _ => Err(format!(
+                "`{s}` is not a client authentication method; use basic or post"
+            )),
+        }
+    }
+}
+
+/// Introspection for an [`OidcProvider`](super::OidcProvider): its JWTs
+/// are verified locally, and any other token is introspected at the
+/// issuer's endpoint, found in its metadata (`introspection_endpoint`)
+/// unless given. The provider's issuer and audience apply to both kinds.
+///
+/// From the environment ([`AuthSettings`](super::AuthSettings)):
+/// `MCP_AUTH_INTROSPECTION_CLIENT_ID` and `_CLIENT_SECRET` turn it on;
+/// `MCP_AUTH_INTROSPECTION_ENDPOINT`, `_CLIENT_AUTH` (`basic` or `post`) and
+/// `_CACHE_SECS` (or `off`) refine it.
+///
+/// ```
+/// use std::time::Duration;
+/// use mcp_runtime::{McpServer, auth::{Introspection, OidcProvider}};
+///
+/// let issuer = OidcProvider::new("https://login.example.com", "https://mcp.example.com/mcp")
+///     .unwrap()
+///     .introspect(Introspection::new("mcp-server", "its-secret").cache_ttl(Duration::from_secs(30)));
+/// let server = McpServer::builder().auth(issuer).build().unwrap();
+/// assert!(server.authentication().unwrap().contains("introspected"));
+/// ```
+#[derive(Clone)]
+pub struct Introspection {
+    client_id: String,
+    client_secret: String,
+    endpoint: Option<String>,
+    auth: ClientAuth,
+    cache_ttl: Duration,
+}
+
+impl Introspection {
+    /// Introspects as the client `client_id`, authenticated with
+    /// `client_secret`.
+    pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        Self {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            endpoint: None,
+            auth: ClientAuth::default(),
+            cache_ttl: DEFAULT_CACHE_TTL,
+        }
+    }
+
+    /// The introspection endpoint, instead of the metadata's. Must be
+    /// `https`, or `http` on loopback.
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// How the client authenticates (default: HTTP Basic).
+    pub fn client_auth(mut self, auth: ClientAuth) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// Longest an introspected token is served from the cache (default
+    /// 60 s); zero turns the cache off.
+    pub fn cache_ttl(mut self, ttl: Duration) -> Self {
+        self.cache_ttl = ttl;
+        self
+    }
+
+    pub(super) fn given_endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
+
+    /// The verifier for `issuer`'s tokens meant for `audience`, in auto mode
+    /// with `jwt`, introspecting at `endpoint`.
+    pub(super) fn verifier(
+        &self,
+        endpoint: &str,
+        issuer: &str,
+        audience: &str,
+        jwt: JwtVerifier,
+    ) -> Result<IntrospectionVerifier, Error> {
+        Ok(
+            IntrospectionVerifier::new(endpoint, &self.client_id, &self.client_secret)?
+                .client_auth(self.auth)
+                .issuer(issuer)
+                .audience(audience)
+                .cache_ttl(self.cache_ttl)
+                .with_jwt(jwt),
+        )
+    }
+}
+
+impl std::fmt::Debug for Introspection {
+    /// Never the client secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Introspection")
+            .field("client_id", &self.client_id)
+            .field("endpoint", &self.endpoint)
+            .field("auth", &self.auth)
+            .field("cache_ttl", &self.cache_ttl)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Verifies opaque access tokens at an RFC 7662 introspection endpoint.
@@ -55,6 +173,8 @@ pub enum ClientAuth {
 /// token itself), for at most the cache lifetime (60 s by default, so that a
 /// revocation is seen soon) and never past the token's `exp`; the cache is
 /// bounded, and concurrent requests with one token share one introspection.
+/// At most [`DEFAULT_MAX_IN_FLIGHT`] introspections run at once
+/// ([`max_in_flight`](Self::max_in_flight)).
 ///
 /// ```
 /// use std::time::Duration;
@@ -93,6 +213,9 @@ struct Inner {
     ttl: Duration,
     capacity: usize,
     http: reqwest::Client,
+    timeout: Duration,
+    /// One permit per introspection in flight.
+    permits: Semaphore,
     key: hmac::Key,
     cache: Mutex<HashMap<[u8; 32], Cached>>,
     in_flight: Mutex<HashMap<[u8; 32], Arc<OnceCell<Outcome>>>>,
@@ -133,6 +256,8 @@ impl IntrospectionVerifier {
                 ttl: DEFAULT_CACHE_TTL,
                 capacity: DEFAULT_CACHE_CAPACITY,
                 http,
+                timeout: DEFAULT_TIMEOUT,
+                permits: Semaphore::new(DEFAULT_MAX_IN_FLIGHT),
                 key: hmac::Key::new(hmac::HMAC_SHA256, &secret),
                 cache: Mutex::default(),
                 in_flight: Mutex::default(),
@@ -192,7 +317,17 @@ impl IntrospectionVerifier {
         let http =
             http_client(timeout).map_err(|e| Error::config("introspection", e.to_string()))?;
         self.inner_mut().http = http;
+        self.inner_mut().timeout = timeout;
         Ok(self)
+    }
+
+    /// Most introspections in flight at once (default 32; at least 1). A
+    /// request that finds them all taken waits for one, as long as the
+    /// timeout at most, then is a 503: the authorization server never sees
+    /// more than this many requests from this server at a time.
+    pub fn max_in_flight(mut self, max: usize) -> Self {
+        self.inner_mut().permits = Semaphore::new(max.max(1));
+        self
     }
 }
 
@@ -334,6 +469,10 @@ impl Inner {
             tracing::warn!(endpoint = %self.endpoint, %why, "token introspection failed");
             VerifyError::Unavailable("the token introspection endpoint did not answer".into())
         };
+        let _permit = match tokio::time::timeout(self.timeout, self.permits.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            _ => return Err(unavailable("every introspection slot stayed taken".into())),
+        };
         let mut form = vec![("token", token), ("token_type_hint", "access_token")];
         let mut request = self.http.post(&self.endpoint);
         match self.auth {
@@ -363,13 +502,13 @@ impl Inner {
             return Err(unavailable(format!("HTTP status {status}")));
         }
         let body = read_capped(response).await.map_err(unavailable)?;
-        let answer: Introspection = serde_json::from_slice(&body)
+        let answer: Answer = serde_json::from_slice(&body)
             .map_err(|e| unavailable(format!("not an introspection response: {e}")))?;
         self.accept(token, answer)
     }
 
     /// The token an `active` answer describes, if it is for this server.
-    fn accept(&self, raw: &str, a: Introspection) -> Outcome {
+    fn accept(&self, raw: &str, a: Answer) -> Outcome {
         let invalid = |why: &str| Err(VerifyError::Invalid(why.to_owned()));
         if !a.active {
             return invalid("token is not active");
@@ -431,7 +570,7 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, String>
 
 /// The fields of an RFC 7662 response this verifier reads.
 #[derive(Deserialize)]
-struct Introspection {
+struct Answer {
     active: bool,
     scope: Option<String>,
     client_id: Option<String>,

@@ -31,7 +31,7 @@ use url::Url;
 
 pub use dev::DevProvider;
 pub use dev_issuer::{DevIssuer, DevIssuerBuilder, DevIssuerError};
-pub use introspection::{ClientAuth, IntrospectionVerifier};
+pub use introspection::{ClientAuth, Introspection, IntrospectionVerifier};
 pub use jwt::JwtVerifier;
 pub use oidc::OidcProvider;
 pub use scalekit::ScalekitProvider;

@@ -14,6 +14,7 @@ use url::{Host, Url};
 use super::{
     AuthProvider, Authentication, Site,
     forward::{Backoff, Flight, MAX_BODY, Step, get_capped, http_client, wait_for},
+    introspection::Introspection,
     issuer_url,
     jwt::JwtVerifier,
     verifier::{TokenVerifier, VerifyError},
@@ -48,6 +49,7 @@ pub struct OidcProvider {
     audience: String,
     jwks_uri: Option<String>,
     typ: Option<Vec<String>>,
+    introspection: Option<Introspection>,
 }
 
 impl OidcProvider {
@@ -72,6 +74,7 @@ impl OidcProvider {
             audience: audience.trim().to_owned(),
             jwks_uri: None,
             typ: Some(vec![ACCESS_TOKEN_TYP.to_owned()]),
+            introspection: None,
         })
     }
 
@@ -104,6 +107,44 @@ impl OidcProvider {
         self
     }
 
+    /// Also accepts the issuer's opaque tokens, checked at its RFC 7662
+    /// introspection endpoint (auto mode): a JWT signed by one of the
+    /// issuer's keys is verified locally, any other token is introspected.
+    /// Bearer values that are not JWTs then reach the endpoint (through a
+    /// cache): see [`Introspection`].
+    pub fn introspect(mut self, introspection: Introspection) -> Self {
+        self.introspection = Some(introspection);
+        self
+    }
+
+    /// The verifier for keys at `jwks_uri` and, with introspection, opaque
+    /// tokens at `introspection_endpoint` (the given one first).
+    fn full_verifier(
+        &self,
+        jwks_uri: String,
+        introspection_endpoint: Option<&str>,
+    ) -> Result<Arc<dyn TokenVerifier>, Error> {
+        let jwt = self.verifier(jwks_uri)?;
+        let Some(intro) = &self.introspection else {
+            return Ok(Arc::new(jwt));
+        };
+        let endpoint = intro
+            .given_endpoint()
+            .or(introspection_endpoint)
+            .ok_or_else(|| {
+                Error::config(
+                    "MCP_AUTH_INTROSPECTION_ENDPOINT",
+                    "is not set, and the issuer's metadata names no introspection_endpoint",
+                )
+            })?;
+        Ok(Arc::new(intro.verifier(
+            endpoint,
+            &self.issuer,
+            &self.audience,
+            jwt,
+        )?))
+    }
+
     fn verifier(&self, jwks_uri: String) -> Result<JwtVerifier, Error> {
         let mut b = JwtVerifier::builder(jwks_uri)
             .issuer(self.issuer.clone())
@@ -118,15 +159,24 @@ impl OidcProvider {
 
 impl AuthProvider for OidcProvider {
     fn install(self, _site: &Site) -> Result<Authentication, Error> {
-        let description = format!(
+        let mut description = format!(
             "OAuth/OIDC issuer {} (audience {})",
             self.issuer, self.audience
         );
+        if self.introspection.is_some() {
+            description.push_str(", other tokens introspected");
+        }
         let issuer = self.issuer.clone();
-        let auth = match self.jwks_uri.clone() {
+        // Discovery is skipped when it has nothing to find.
+        let known = self.jwks_uri.clone().filter(|_| {
+            self.introspection
+                .as_ref()
+                .is_none_or(|i| i.given_endpoint().is_some())
+        });
+        let auth = match known {
             Some(uri) => {
                 issuer_url("MCP_AUTH_JWKS_URI", &uri)?;
-                Authentication::new(description, self.verifier(uri)?)
+                Authentication::new(description, self.full_verifier(uri, None)?)
             }
             None => Authentication::new(description, Discovering::new(self, DISCOVERY)?),
         };
@@ -160,8 +210,9 @@ pub(super) fn require_tls(value: &str, url: &Url) -> Result<(), String> {
 /// Discovery runs in one task at a time, which every caller shares (waiting
 /// [`Timing::max_wait`] at most); after a failure it is not tried again for
 /// a backoff period (5 s, doubling up to a minute), and callers meanwhile get
-/// [`VerifyError::Unavailable`] at once. Bearer values that are not shaped
-/// like a JWT are refused before any of this, so they cause no request.
+/// [`VerifyError::Unavailable`] at once. Without introspection, bearer
+/// values that are not shaped like a JWT are refused before any of this, so
+/// they cause no request.
 struct Discovering(Arc<Discovery>);
 
 struct Discovery {
@@ -170,7 +221,7 @@ struct Discovery {
     client: reqwest::Client,
     max_wait: Duration,
     /// Set once, by the discovery that succeeds; read without a lock.
-    found: OnceLock<JwtVerifier>,
+    found: OnceLock<Arc<dyn TokenVerifier>>,
     flight: Mutex<Flight>,
 }
 
@@ -271,7 +322,7 @@ impl Discovery {
 
     /// The discovered verifier: found now, by the discovery in flight (joined
     /// or started), or unavailable while backing off after a failure.
-    async fn verifier(self: &Arc<Self>) -> Result<JwtVerifier, VerifyError> {
+    async fn verifier(self: &Arc<Self>) -> Result<Arc<dyn TokenVerifier>, VerifyError> {
         if let Some(found) = self.found.get() {
             return Ok(found.clone());
         }
@@ -317,13 +368,16 @@ impl Discovery {
         drop(done);
     }
 
-    async fn discover(&self) -> Result<JwtVerifier, String> {
+    async fn discover(&self) -> Result<Arc<dyn TokenVerifier>, String> {
         let mut last = String::from("no discovery URL");
         for url in discovery_urls(&self.provider.issuer) {
-            match self.jwks_uri_from(&url).await {
-                Ok(jwks) => {
-                    tracing::info!(issuer = %self.provider.issuer, jwks_uri = jwks, "discovered the issuer's keys");
-                    return self.provider.verifier(jwks).map_err(|e| e.to_string());
+            match self.metadata_from(&url).await {
+                Ok((jwks, introspection)) => {
+                    tracing::info!(issuer = %self.provider.issuer, jwks_uri = jwks, introspection_endpoint = introspection, "discovered the issuer's keys");
+                    return self
+                        .provider
+                        .full_verifier(jwks, introspection.as_deref())
+                        .map_err(|e| e.to_string());
                 }
                 Err(why) => last = why,
             }
@@ -334,9 +388,10 @@ impl Discovery {
         ))
     }
 
-    /// The `jwks_uri` of the metadata at `url`, when it names our issuer and
-    /// is `https` (or `http` on loopback).
-    async fn jwks_uri_from(&self, url: &str) -> Result<String, String> {
+    /// The `jwks_uri` (unless given) and `introspection_endpoint` of the
+    /// metadata at `url`, when it names our issuer and they are `https` (or
+    /// `http` on loopback).
+    async fn metadata_from(&self, url: &str) -> Result<(String, Option<String>), String> {
         let body = get_capped(&self.client, url, MAX_BODY)
             .await
             .map_err(|e| format!("{url}: {e}"))?;
@@ -345,12 +400,16 @@ impl Discovery {
         if doc["issuer"].as_str() != Some(self.provider.issuer.as_str()) {
             return Err(format!("{url} names issuer {}", doc["issuer"]));
         }
+        let introspection = doc["introspection_endpoint"].as_str().map(str::to_owned);
+        if let Some(given) = &self.provider.jwks_uri {
+            return Ok((given.clone(), introspection));
+        }
         let jwks = doc["jwks_uri"]
             .as_str()
             .ok_or_else(|| format!("{url} has no jwks_uri"))?;
         let parsed = Url::parse(jwks).map_err(|e| format!("{url}: jwks_uri `{jwks}`: {e}"))?;
         require_tls(jwks, &parsed).map_err(|why| format!("{url}: jwks_uri {why}"))?;
-        Ok(jwks.to_owned())
+        Ok((jwks.to_owned(), introspection))
     }
 }
 
@@ -362,7 +421,9 @@ impl TokenVerifier for Discovering {
             if let Some(found) = self.0.found.get() {
                 return found.verify(token).await;
             }
-            check_jwt_shape(token)?;
+            if self.0.provider.introspection.is_none() {
+                check_jwt_shape(token)?;
+            }
             let verifier = self.0.verifier().await?;
             verifier.verify(token).await
         })
@@ -605,8 +666,7 @@ mod tests {
             matches!(result, Err(VerifyError::Unavailable(_))),
             "{result:?}"
         );
-        let found = d.0.found.get().expect("discovered");
-        assert_eq!(found.jwks_uri(), Some("http://127.0.0.1:1/jwks"));
+        assert!(d.0.found.get().is_some(), "discovered");
     }
 
     #[test]

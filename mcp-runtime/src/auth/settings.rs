@@ -1,9 +1,13 @@
 //! Authentication as a deployment's settings name it.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
 use super::{
-    AuthProvider, Authentication, Site, dev::DevProvider, issuer_url, oidc::OidcProvider,
+    AuthProvider, Authentication, Site,
+    dev::DevProvider,
+    introspection::{ClientAuth, Introspection},
+    issuer_url,
+    oidc::OidcProvider,
     scalekit::ScalekitProvider,
 };
 use crate::{env, error::Error};
@@ -28,7 +32,7 @@ use crate::{env, error::Error};
 /// let server = McpServer::builder().auth(settings).build().unwrap();
 /// assert!(server.authentication().unwrap().starts_with("OAuth/OIDC issuer"));
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct AuthSettings {
     /// `SCALEKIT_ENVIRONMENT_URL`.
@@ -49,10 +53,50 @@ pub struct AuthSettings {
     /// `typ` (see [`OidcProvider::accept_any_typ`]); by default only
     /// `at+jwt` access tokens are.
     pub accept_any_typ: bool,
+    /// `MCP_AUTH_INTROSPECTION_CLIENT_ID`: with the secret, the issuer's
+    /// opaque tokens are introspected (see [`Introspection`]).
+    pub introspection_client_id: Option<String>,
+    /// `MCP_AUTH_INTROSPECTION_CLIENT_SECRET`.
+    pub introspection_client_secret: Option<String>,
+    /// `MCP_AUTH_INTROSPECTION_ENDPOINT`: instead of the metadata's
+    /// `introspection_endpoint`.
+    pub introspection_endpoint: Option<String>,
+    /// `MCP_AUTH_INTROSPECTION_CLIENT_AUTH`: `basic` (the default) or `post`.
+    pub introspection_client_auth: Option<ClientAuth>,
+    /// `MCP_AUTH_INTROSPECTION_CACHE_SECS`: how long an introspected token is
+    /// served from the cache (default 60; `off`: never).
+    pub introspection_cache_ttl: Option<Duration>,
     /// `MCP_DEV_KEY_FILE`.
     pub dev_key_file: Option<PathBuf>,
     /// `MCP_DEV_ALLOW_REMOTE`: serve the development issuer beyond loopback.
     pub dev_allow_remote: bool,
+}
+
+impl std::fmt::Debug for AuthSettings {
+    /// Every setting but the introspection client secret, shown as set or not.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = self
+            .introspection_client_secret
+            .as_ref()
+            .map(|_| "<redacted>");
+        f.debug_struct("AuthSettings")
+            .field("scalekit_environment_url", &self.scalekit_environment_url)
+            .field("scalekit_client_id", &self.scalekit_client_id)
+            .field("scalekit_resource_id", &self.scalekit_resource_id)
+            .field("mcp_url", &self.mcp_url)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("jwks_uri", &self.jwks_uri)
+            .field("accept_any_typ", &self.accept_any_typ)
+            .field("introspection_client_id", &self.introspection_client_id)
+            .field("introspection_client_secret", &secret)
+            .field("introspection_endpoint", &self.introspection_endpoint)
+            .field("introspection_client_auth", &self.introspection_client_auth)
+            .field("introspection_cache_ttl", &self.introspection_cache_ttl)
+            .field("dev_key_file", &self.dev_key_file)
+            .field("dev_allow_remote", &self.dev_allow_remote)
+            .finish()
+    }
 }
 
 impl AuthSettings {
@@ -67,6 +111,17 @@ impl AuthSettings {
             audience: env::var("MCP_AUTH_AUDIENCE")?,
             jwks_uri: env::var("MCP_AUTH_JWKS_URI")?,
             accept_any_typ: env::bool_var("MCP_AUTH_ACCEPT_ANY_TYP")?.unwrap_or(false),
+            introspection_client_id: env::var("MCP_AUTH_INTROSPECTION_CLIENT_ID")?,
+            introspection_client_secret: env::var("MCP_AUTH_INTROSPECTION_CLIENT_SECRET")?,
+            introspection_endpoint: env::var("MCP_AUTH_INTROSPECTION_ENDPOINT")?,
+            introspection_client_auth: env::var("MCP_AUTH_INTROSPECTION_CLIENT_AUTH")?
+                .map(|v| {
+                    v.parse()
+                        .map_err(|why| Error::config("MCP_AUTH_INTROSPECTION_CLIENT_AUTH", why))
+                })
+                .transpose()?,
+            introspection_cache_ttl: env::seconds_var("MCP_AUTH_INTROSPECTION_CACHE_SECS")?
+                .map(|ttl| ttl.unwrap_or(Duration::ZERO)),
             dev_key_file: env::var("MCP_DEV_KEY_FILE")?.map(Into::into),
             dev_allow_remote: env::bool_var("MCP_DEV_ALLOW_REMOTE")?.unwrap_or(false),
         })
@@ -127,11 +182,13 @@ fn scalekit(s: &AuthSettings) -> Result<Option<ScalekitProvider>, Error> {
 
 /// `None` when `MCP_AUTH_ISSUER` is not set.
 fn oidc(s: &AuthSettings) -> Result<Option<OidcProvider>, Error> {
+    let introspection = introspection(s)?;
     let Some(issuer) = &s.issuer else {
-        if s.audience.is_some() || s.jwks_uri.is_some() {
+        if s.audience.is_some() || s.jwks_uri.is_some() || introspection.is_some() {
             return Err(Error::config(
                 "MCP_AUTH_ISSUER",
-                "is required with MCP_AUTH_AUDIENCE or MCP_AUTH_JWKS_URI but not set",
+                "is required with MCP_AUTH_AUDIENCE, MCP_AUTH_JWKS_URI or \
+                 MCP_AUTH_INTROSPECTION_CLIENT_ID but not set",
             ));
         }
         return Ok(None);
@@ -150,5 +207,47 @@ fn oidc(s: &AuthSettings) -> Result<Option<OidcProvider>, Error> {
     if s.accept_any_typ {
         p = p.accept_any_typ();
     }
+    if let Some(i) = introspection {
+        p = p.introspect(i);
+    }
     Ok(Some(p))
+}
+
+/// `None` when no `MCP_AUTH_INTROSPECTION_*` value is set; an error naming
+/// the client id or secret when one of them is missing.
+fn introspection(s: &AuthSettings) -> Result<Option<Introspection>, Error> {
+    let (id, secret) = match (&s.introspection_client_id, &s.introspection_client_secret) {
+        (Some(id), Some(secret)) => (id, secret),
+        (None, None)
+            if s.introspection_endpoint.is_none()
+                && s.introspection_client_auth.is_none()
+                && s.introspection_cache_ttl.is_none() =>
+        {
+            return Ok(None);
+        }
+        (None, _) => {
+            return Err(Error::config(
+                "MCP_AUTH_INTROSPECTION_CLIENT_ID",
+                "is required with the other MCP_AUTH_INTROSPECTION_* settings but not set",
+            ));
+        }
+        (Some(_), None) => {
+            return Err(Error::config(
+                "MCP_AUTH_INTROSPECTION_CLIENT_SECRET",
+                "is required with MCP_AUTH_INTROSPECTION_CLIENT_ID but not set",
+            ));
+        }
+    };
+    let mut i = Introspection::new(id, secret);
+    if let Some(endpoint) = &s.introspection_endpoint {
+        issuer_url("MCP_AUTH_INTROSPECTION_ENDPOINT", endpoint)?;
+        i = i.endpoint(endpoint);
+    }
+    if let Some(auth) = s.introspection_client_auth {
+        i = i.client_auth(auth);
+    }
+    if let Some(ttl) = s.introspection_cache_ttl {
+        i = i.cache_ttl(ttl);
+    }
+    Ok(Some(i))
 }

@@ -39,6 +39,8 @@ const TYP = env('AS_TYP', SCALEKIT ? 'JWT' : 'at+jwt');
 // `opaque`: access tokens are random strings, checked only at /token/introspection (RFC 7662).
 const TOKEN_FORMAT = env('AS_TOKEN_FORMAT', 'jwt');
 if (!['jwt', 'opaque'].includes(TOKEN_FORMAT)) fail('AS_TOKEN_FORMAT must be jwt or opaque');
+// Client ids whose access tokens are opaque whatever AS_TOKEN_FORMAT says (both kinds from one AS).
+const OPAQUE_CLIENTS = env('AS_OPAQUE_CLIENTS', '').split(',').map((s) => s.trim()).filter(Boolean);
 const TOKEN_ISS = env('AS_TOKEN_ISS', 'issuer'); // issuer | resource (scalekit: {issuer}/resources/{res})
 const AUD_ARRAY = truthy(env('AS_AUD_ARRAY', ''));
 const SCOPE_CLAIMS = env('AS_SCOPE_CLAIMS', 'scope').split(',').map((s) => s.trim()).filter(Boolean);
@@ -134,7 +136,7 @@ const staticClients = [
   })),
 ];
 
-function resourceServerInfo(indicator) {
+function resourceServerInfo(indicator, client) {
   if (STRICT_RESOURCE && indicator !== RESOURCE) {
     throw new errors.InvalidTarget(`unknown resource ${indicator}; this AS serves ${RESOURCE}`);
   }
@@ -143,7 +145,7 @@ function resourceServerInfo(indicator) {
     // Generic: the audience is the resource indicator itself (RFC 8707/9068). Scalekit: the
     // audience is the resource's `res_…` id whatever URL the client names.
     audience: SCALEKIT ? RESOURCE_ID : indicator,
-    accessTokenFormat: TOKEN_FORMAT,
+    accessTokenFormat: OPAQUE_CLIENTS.includes(client?.clientId) ? 'opaque' : TOKEN_FORMAT,
     accessTokenTTL: TTL,
     jwt: { sign: { alg: 'RS256' } },
   };
@@ -167,7 +169,7 @@ const provider = new Provider(ISSUER, {
       defaultResource: (ctx, client, oneOf) => oneOf ?? RESOURCE,
       // The token request may omit `resource` after an authorization that named one.
       useGrantedResource: () => true,
-      getResourceServerInfo: (ctx, indicator) => resourceServerInfo(indicator),
+      getResourceServerInfo: (ctx, indicator, client) => resourceServerInfo(indicator, client),
     },
   },
   // Public clients must use PKCE (the default policy); only S256 is offered.
