@@ -39,7 +39,7 @@ use std::{
 use clap::{Parser, Subcommand};
 use mcp_runtime::{
     McpServer,
-    auth::{AuthSettings, DevIssuer},
+    auth::{AuthSettings, ClientAuth, DevIssuer},
 };
 
 use crate::{db::Db, limits::TodoQuota, system::System};
@@ -131,6 +131,34 @@ struct Cli {
           value_parser = clap::builder::BoolishValueParser::new())]
     auth_accept_any_typ: Option<bool>,
 
+    /// Client id for introspecting the issuer's opaque tokens (RFC 7662);
+    /// with the secret, JWTs are still verified locally (with --auth-issuer).
+    #[arg(long, env = "MCP_AUTH_INTROSPECTION_CLIENT_ID", global = true)]
+    auth_introspection_client_id: Option<String>,
+
+    /// That client's secret.
+    #[arg(
+        long,
+        env = "MCP_AUTH_INTROSPECTION_CLIENT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    auth_introspection_client_secret: Option<String>,
+
+    /// Introspection endpoint, instead of the issuer metadata's.
+    #[arg(long, env = "MCP_AUTH_INTROSPECTION_ENDPOINT", global = true)]
+    auth_introspection_endpoint: Option<String>,
+
+    /// How the introspection client authenticates: basic or post.
+    #[arg(long, env = "MCP_AUTH_INTROSPECTION_CLIENT_AUTH", global = true)]
+    auth_introspection_client_auth: Option<ClientAuth>,
+
+    /// Seconds an introspected token is served from the cache before it is
+    /// asked again (a revocation is seen after at most this long); 0: never
+    /// cached.
+    #[arg(long, env = "MCP_AUTH_INTROSPECTION_CACHE_SECS", global = true)]
+    auth_introspection_cache_secs: Option<u64>,
+
     /// Append every authorisation decision to this file, one JSON object a
     /// line (the README's "Audit events" gives the fields).
     #[arg(long, env = "DEMO_AUDIT_LOG", global = true)]
@@ -182,6 +210,13 @@ impl Cli {
         s.audience = self.auth_audience.clone();
         s.jwks_uri = self.auth_jwks_uri.clone();
         s.accept_any_typ = self.auth_accept_any_typ.unwrap_or(false);
+        s.introspection_client_id = self.auth_introspection_client_id.clone();
+        s.introspection_client_secret = self.auth_introspection_client_secret.clone();
+        s.introspection_endpoint = self.auth_introspection_endpoint.clone();
+        s.introspection_client_auth = self.auth_introspection_client_auth;
+        s.introspection_cache_ttl = self
+            .auth_introspection_cache_secs
+            .map(std::time::Duration::from_secs);
         s.dev_key_file = self.dev_key_file.clone();
         s.dev_allow_remote = self.dev_allow_remote.unwrap_or(false);
         s

@@ -13,8 +13,9 @@
 
 use std::{
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::{Child, Command, Stdio},
     sync::OnceLock,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use serde_json::Value;
@@ -83,4 +84,144 @@ pub fn binary() -> PathBuf {
             })
     })
     .clone()
+}
+
+/// A process's resident memory, from `/proc/PID/status`.
+#[derive(Debug, Clone, Copy)]
+pub struct Memory {
+    pub rss_kb: u64,
+    pub hwm_kb: u64,
+}
+
+/// The demo binary running as its own process, its output in files.
+pub struct DemoProcess {
+    pub child: Child,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+impl DemoProcess {
+    /// Starts the demo on `port` with `env` (over a cleared environment) and waits until it
+    /// listens; `Err` with its output if it exits first.
+    pub fn start(
+        bin: &Path,
+        scratch: &Scratch,
+        port: u16,
+        env: &[(&str, &str)],
+    ) -> Result<Self, String> {
+        let (stdout, stderr) = (scratch.join("demo.out"), scratch.join("demo.err"));
+        let mut cmd = Command::new(bin);
+        clear_env(&mut cmd);
+        cmd.env("NO_COLOR", "1")
+            .env("RUST_LOG", "info,rmcp=warn")
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("DEMO_DB", scratch.join("demo.sqlite3"))
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&stdout).expect("demo stdout file"))
+            .stderr(std::fs::File::create(&stderr).expect("demo stderr file"));
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
+        let mut demo = Self {
+            child,
+            stdout,
+            stderr,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let out = std::fs::read_to_string(&demo.stdout).unwrap_or_default();
+            if out.contains(" listening on ") {
+                return Ok(demo);
+            }
+            if let Some(status) = demo.child.try_wait().expect("try_wait") {
+                return Err(format!(
+                    "demo-server exited ({status}) before listening\nstdout:\n{out}\nstderr:\n{}",
+                    demo.stderr()
+                ));
+            }
+            assert!(
+                Instant::now() < deadline,
+                "demo-server did not listen within 60 s\nstderr:\n{}",
+                demo.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// `VmRSS` and `VmHWM` from `/proc/PID/status`.
+    pub fn memory(&self) -> Memory {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("/proc/PID/status of the demo");
+        let field = |name: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {name} in /proc/PID/status"))
+        };
+        Memory {
+            rss_kb: field("VmRSS:"),
+            hwm_kb: field("VmHWM:"),
+        }
+    }
+
+    /// SIGTERM, then a kill if it lingers.
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for DemoProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A scratch directory, removed when dropped.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    pub fn new() -> Self {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!("demo-process-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        Self(dir)
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
