@@ -171,8 +171,9 @@ async fn a_failing_endpoint_is_unavailable_never_invalid() {
     let unavailable = Some(VerifyError::Unavailable(
         "the token introspection endpoint did not answer".into(),
     ));
+    let v = verifier(&url);
     *e.status.lock().unwrap() = Some(500);
-    assert_eq!(verifier(&url).verify("tok").await.err(), unavailable);
+    assert_eq!(v.verify("tok").await.err(), unavailable);
     *e.status.lock().unwrap() = None;
     *e.raw_body.lock().unwrap() = Some("<html>not json</html>".into());
     assert_eq!(verifier(&url).verify("tok").await.err(), unavailable);
@@ -184,8 +185,9 @@ async fn a_failing_endpoint_is_unavailable_never_invalid() {
     let closed =
         IntrospectionVerifier::new("http://127.0.0.1:9/introspect", "mcp", "secret").unwrap();
     assert_eq!(closed.verify("tok").await.err(), unavailable);
-    // And back: the endpoint answering again is enough.
-    assert!(verifier(&url).verify("tok").await.is_ok());
+    // And back: the endpoint answering again is enough, for the verifier
+    // that saw it fail too (failures are never cached).
+    assert!(v.verify("tok").await.is_ok());
 }
 
 #[tokio::test]
