@@ -629,7 +629,7 @@ fn the_demo_env_list_is_complete() {
     for var in help
         .split("[env: ")
         .skip(1)
-        .map(|s| s.split('=').next().unwrap())
+        .map(|s| s.split(['=', ']']).next().unwrap())
     {
         assert!(DEMO_ENV.contains(&var), "the harness does not clear {var}");
     }
