@@ -1,5 +1,5 @@
 //! How a demo tool fails: a refusal whose message the caller can act on, or
-//! an internal failure (SQLite), whose detail goes to the server log only.
+//! an internal failure (the store's), whose detail goes to the server log only.
 
 use std::{
     fmt,
@@ -10,9 +10,11 @@ use std::{
 
 use mcp_runtime::ToolError;
 
+use crate::store::StoreError;
+
 /// A demo tool's error. Its `Display` text is what the caller sees.
 ///
-/// `?` on a [`rusqlite::Error`] logs the error and keeps only an id, so no
+/// `?` on a [`StoreError`] logs the error and keeps only an id, so no
 /// SQL, schema or file detail reaches callers.
 #[derive(Debug)]
 pub enum Failure {
@@ -56,8 +58,8 @@ impl From<ToolError> for Failure {
     }
 }
 
-impl From<rusqlite::Error> for Failure {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
         Self::internal(&e)
     }
 }
@@ -80,7 +82,7 @@ mod tests {
 
     #[test]
     fn internal_failures_name_only_a_request_id() {
-        let e = Failure::from(rusqlite::Error::InvalidQuery);
+        let e = Failure::from(StoreError::msg("no such table: todos"));
         let Failure::Internal { request_id } = &e else {
             panic!("{e}");
         };

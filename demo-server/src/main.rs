@@ -20,11 +20,11 @@
 // Field docs below are the --help text, where URLs stay bare.
 #![allow(rustdoc::bare_urls)]
 
-mod db;
 mod error;
 mod hr;
 mod limits;
 mod scopes;
+mod store;
 mod system;
 mod todo;
 
@@ -42,7 +42,11 @@ use mcp_runtime::{
     auth::{AuthSettings, ClientAuth, DevIssuer},
 };
 
-use crate::{db::Db, limits::TodoQuota, system::System};
+use crate::{
+    limits::TodoQuota,
+    store::{Db, PostgresStore, SqliteStore},
+    system::System,
+};
 
 /// The serving limits, read from the environment by the runtime.
 const LIMITS_HELP: &str = "Serving limits (environment; whole seconds or `off`, or a count): \
@@ -87,6 +91,12 @@ struct Cli {
     /// system:read todo:read); clients ask for more when a call needs them.
     #[arg(long, env = "MCP_CHALLENGE_SCOPES", global = true)]
     challenge_scopes: Option<String>,
+
+    /// PostgreSQL database shared by every replica, as
+    /// postgres://user:password@host:port/database (no TLS); migrated at
+    /// start-up. Without it, the SQLite file --db.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    database_url: Option<String>,
 
     /// SQLite database file (created on first run).
     #[arg(
@@ -254,6 +264,30 @@ impl Cli {
         Ok(b)
     }
 
+    /// PostgreSQL when `DATABASE_URL` is set, else the SQLite file.
+    async fn open_store(&self) -> Result<Db, String> {
+        match &self.database_url {
+            Some(url) => Ok(Db::new(PostgresStore::connect(url).await?)),
+            None => Ok(Db::new(SqliteStore::open(&self.db)?)),
+        }
+    }
+
+    /// Where the data is, for the banner: the file, or the database URL
+    /// without its password.
+    fn store_name(&self) -> String {
+        let Some(url) = &self.database_url else {
+            return self.db.display().to_string();
+        };
+        match url.split_once("://").and_then(|(scheme, rest)| {
+            let (user, host) = rest.split_once('@')?;
+            let user = user.split(':').next().unwrap_or_default();
+            Some(format!("{scheme}://{user}@{host}"))
+        }) {
+            Some(shown) => format!("PostgreSQL {shown}"),
+            None => "PostgreSQL (DATABASE_URL)".to_owned(),
+        }
+    }
+
     /// `--challenge-scopes` as a list, or the read-only scopes.
     fn challenge_scopes(&self) -> Vec<&str> {
         match &self.challenge_scopes {
@@ -366,7 +400,7 @@ fn run(cli: Cli) -> Result<(), String> {
 
 fn print_permissions(cli: &Cli, json: bool) -> Result<(), String> {
     // The model does not depend on the data: an empty in-memory database.
-    let db = Db::open(std::path::Path::new(":memory:"))?;
+    let db = Db::new(SqliteStore::open(std::path::Path::new(":memory:"))?);
     let server = with_state(
         cli.builder().map_err(|e| e.to_string())?,
         db,
@@ -468,7 +502,7 @@ async fn serve(mut cli: Cli) -> Result<(), String> {
     cli.check_challenge_scopes()?;
     let builder = cli.builder().map_err(|e| e.to_string())?.auth(settings);
     builder.effective_base_url().map_err(|e| e.to_string())?;
-    let db = Db::open(&cli.db)?;
+    let db = cli.open_store().await?;
     let server = with_state(builder, db, system, &cli)
         .build()
         .map_err(as_variable)?;
@@ -537,7 +571,7 @@ fn banner(cli: &Cli, server: &McpServer) {
     let _ = writeln!(out, "  MCP endpoint:   {endpoint}");
     let _ = writeln!(out, "  authentication: {provider}");
     let _ = writeln!(out, "  tools:          {}", tools.join(", "));
-    let _ = writeln!(out, "  database:       {}", cli.db.display());
+    let _ = writeln!(out, "  database:       {}", cli.store_name());
     let _ = writeln!(out, "  step-up mode:   {step_up}");
     let _ = writeln!(out, "  responses:      {responses}");
     let _ = writeln!(out, "  401 asks for:   {first}");

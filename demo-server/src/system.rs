@@ -4,7 +4,7 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicU64, Ordering},
     },
     time::{Instant, SystemTime, UNIX_EPOCH},
 };
@@ -14,17 +14,17 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::{
-    db::Db,
     error::Failure,
     scopes::{SYSTEM_ADMIN, SYSTEM_READ, SYSTEM_WRITE},
+    store::Db,
 };
 
-/// The demo process's own state.
+/// The demo process's own state (maintenance mode is the store's, shared
+/// by every process serving it).
 #[derive(Debug)]
 pub struct System {
     started: Instant,
     started_unix: u64,
-    maintenance: AtomicBool,
     restarts: AtomicU64,
     /// HTTP requests to `/mcp` served by this process since the last restart.
     pub requests: Arc<AtomicU64>,
@@ -39,15 +39,9 @@ impl System {
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_secs())
                 .unwrap_or_default(),
-            maintenance: AtomicBool::new(false),
             restarts: AtomicU64::new(0),
             requests: Arc::new(AtomicU64::new(0)),
         }
-    }
-
-    /// Whether maintenance mode is on.
-    pub fn maintenance(&self) -> bool {
-        self.maintenance.load(Ordering::Relaxed)
     }
 }
 
@@ -83,22 +77,22 @@ pub struct Status {
     pub restarts: u64,
 }
 
-fn status(system: &System) -> Status {
-    Status {
+async fn status(system: &System, db: &Db) -> Result<Status, Failure> {
+    Ok(Status {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         uptime_seconds: system.started.elapsed().as_secs(),
         started_at_unix: system.started_unix,
         memory_rss_bytes: resident_bytes(),
         requests_served: system.requests.load(Ordering::Relaxed),
-        maintenance_mode: system.maintenance(),
+        maintenance_mode: db.maintenance().await?,
         restarts: system.restarts.load(Ordering::Relaxed),
-    }
+    })
 }
 
 /// Show the server's status: version, uptime, memory, requests served.
 #[tool(scope = SYSTEM_READ, read_only)]
-pub fn get_system_status(system: State<System>) -> Status {
-    status(&system)
+pub async fn get_system_status(system: State<System>, db: State<Db>) -> Result<Status, Failure> {
+    status(&system, &db).await
 }
 
 /// Turn maintenance mode on or off. While on, todo items are read-only.
@@ -106,12 +100,17 @@ pub fn get_system_status(system: State<System>) -> Status {
 /// # Arguments
 /// * `enabled` - `true` to start maintenance, `false` to end it.
 #[tool(scope = SYSTEM_WRITE, idempotent)]
-pub fn set_maintenance_mode(token: AccessToken, system: State<System>, enabled: bool) -> Status {
-    let was = system.maintenance.swap(enabled, Ordering::Relaxed);
+pub async fn set_maintenance_mode(
+    token: AccessToken,
+    system: State<System>,
+    db: State<Db>,
+    enabled: bool,
+) -> Result<Status, Failure> {
+    let was = db.set_maintenance(enabled).await?;
     if was != enabled {
         tracing::warn!(by = token.subject(), enabled, "maintenance mode changed");
     }
-    status(&system)
+    status(&system, &db).await
 }
 
 /// What `restart_service` did.
@@ -126,17 +125,17 @@ pub struct Restarted {
 /// Restart the demo's services in process: reopen the database (applying any
 /// pending migration), end maintenance mode and reset the request counter.
 #[tool(scope = SYSTEM_ADMIN, destructive)]
-pub fn restart_service(
+pub async fn restart_service(
     token: AccessToken,
     system: State<System>,
     db: State<Db>,
 ) -> Result<Restarted, Failure> {
     tracing::warn!(by = token.subject(), "restarting services");
     let mut actions = Vec::new();
-    // The error names the database file: for the log, not the caller.
-    db.reopen().map_err(|e| Failure::internal(&e))?;
+    // The error names the database: for the log, not the caller.
+    db.reopen().await?;
     actions.push("reopened the database".to_owned());
-    if system.maintenance.swap(false, Ordering::Relaxed) {
+    if db.set_maintenance(false).await? {
         actions.push("ended maintenance mode".to_owned());
     }
     let served = system.requests.swap(0, Ordering::Relaxed);
@@ -144,7 +143,7 @@ pub fn restart_service(
     system.restarts.fetch_add(1, Ordering::Relaxed);
     Ok(Restarted {
         actions,
-        status: status(&system),
+        status: status(&system, &db).await?,
     })
 }
 

@@ -7,16 +7,14 @@ use mcp_runtime::{
     AccessToken, State, ToolContext, ToolError, prompt, resource,
     rmcp::model::ProgressNotificationParam, tool,
 };
-use rusqlite::{OptionalExtension, Row, params};
 use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::{
-    db::Db,
     error::Failure,
     limits::{self, TodoQuota},
     scopes::{TODO_READ, TODO_WRITE},
-    system::System,
+    store::{Db, NewTodo, TodoChange},
 };
 
 /// One todo item.
@@ -48,18 +46,6 @@ pub struct Deleted {
     pub deleted: i64,
 }
 
-fn todo(row: &Row<'_>) -> rusqlite::Result<Todo> {
-    Ok(Todo {
-        id: row.get(0)?,
-        title: row.get(1)?,
-        done: row.get(2)?,
-        due: row.get(3)?,
-        created_at: row.get(4)?,
-    })
-}
-
-const COLUMNS: &str = "id, title, done, due, created_at";
-
 fn clean_title(title: &str) -> Result<String, ToolError> {
     let title = title.trim();
     if title.is_empty() {
@@ -81,11 +67,13 @@ fn over_quota(quota: u32) -> Failure {
     .into()
 }
 
-fn writable(system: &System) -> Result<(), ToolError> {
-    if system.maintenance() {
+/// Refused while maintenance mode is on (in any process sharing the store).
+async fn writable(db: &Db) -> Result<(), Failure> {
+    if db.maintenance().await? {
         return Err(ToolError::new(
             "The service is in maintenance mode; todo items are read-only until it ends.",
-        ));
+        )
+        .into());
     }
     Ok(())
 }
@@ -95,18 +83,14 @@ fn writable(system: &System) -> Result<(), ToolError> {
 /// # Arguments
 /// * `include_done` - Also list items already done (default: true).
 #[tool(scope = TODO_READ, read_only)]
-pub fn list_todos(
+pub async fn list_todos(
     token: AccessToken,
     db: State<Db>,
     include_done: Option<bool>,
 ) -> Result<TodoList, Failure> {
-    let conn = db.conn();
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM todos WHERE owner = ?1 AND (?2 OR done = 0) ORDER BY id"
-    ))?;
-    let todos = stmt
-        .query_map(params![token.subject(), include_done.unwrap_or(true)], todo)?
-        .collect::<Result<Vec<_>, _>>()?;
+    let todos = db
+        .list_todos(token.subject(), include_done.unwrap_or(true))
+        .await?;
     Ok(TodoList { todos })
 }
 
@@ -143,8 +127,8 @@ pub async fn review_todos(
     if pause > MAX_REVIEW_PAUSE_MS {
         return Err(ToolError::new(format!("`pause_ms` is at most {MAX_REVIEW_PAUSE_MS}.")).into());
     }
-    // Read first: the database lock is not held across the pauses.
-    let todos = list_todos(token.clone(), db, None)?.todos;
+    // Read first: nothing in the store is held across the pauses.
+    let todos = list_todos(token.clone(), db, None).await?.todos;
     let total = todos.len();
     let progress_token = cx.rmcp().meta.get_progress_token();
     for (i, item) in todos.iter().enumerate() {
@@ -178,8 +162,8 @@ pub async fn review_todos(
     name = "my-todos",
     mime_type = "application/json"
 )]
-pub fn todo_items(token: AccessToken, db: State<Db>) -> Result<TodoList, Failure> {
-    list_todos(token, db, None)
+pub async fn todo_items(token: AccessToken, db: State<Db>) -> Result<TodoList, Failure> {
+    list_todos(token, db, None).await
 }
 
 /// Plan the caller's day from their open todo items.
@@ -187,7 +171,7 @@ pub fn todo_items(token: AccessToken, db: State<Db>) -> Result<TodoList, Failure
 /// # Arguments
 /// * `focus` - What matters most today (at most 200 characters).
 #[prompt(scope = TODO_READ, title = "Plan my day")]
-pub fn plan_my_day(
+pub async fn plan_my_day(
     token: AccessToken,
     db: State<Db>,
     focus: Option<String>,
@@ -196,7 +180,7 @@ pub fn plan_my_day(
     if focus.chars().count() > 200 {
         return Err(ToolError::new("`focus` is at most 200 characters.").into());
     }
-    let open = list_todos(token, db, Some(false))?.todos;
+    let open = list_todos(token, db, Some(false)).await?.todos;
     let mut text = String::from("Plan my day. My open todo items:\n");
     if open.is_empty() {
         text.push_str("(none)\n");
@@ -225,30 +209,23 @@ pub fn plan_my_day(
 /// * `title` - What needs doing (1 to 200 characters).
 /// * `due` - When it is due, free text such as `2026-12-01` (at most 64 characters).
 #[tool(scope = TODO_WRITE)]
-pub fn create_todo(
+pub async fn create_todo(
     token: AccessToken,
     db: State<Db>,
-    system: State<System>,
     quota: State<TodoQuota>,
     title: String,
     due: Option<String>,
 ) -> Result<Todo, Failure> {
-    writable(&system)?;
+    writable(&db).await?;
     let title = clean_title(&title)?;
     limits::check_optional("due date", due.as_deref(), limits::DUE)?;
     let TodoQuota(quota) = *quota;
-    // One statement: the count and the insert are one write transaction, so
-    // concurrent calls cannot together exceed the quota.
-    db.conn()
-        .query_row(
-            &format!(
-                "INSERT INTO todos (owner, title, due) SELECT ?1, ?2, ?3 \
-                 WHERE (SELECT count(*) FROM todos WHERE owner = ?1) < ?4 RETURNING {COLUMNS}"
-            ),
-            params![token.subject(), title, due, quota],
-            todo,
-        )
-        .optional()?
+    let new = NewTodo {
+        title: &title,
+        due: due.as_deref(),
+    };
+    db.create_todo(token.subject(), new, quota)
+        .await?
         .ok_or_else(|| over_quota(quota))
 }
 
@@ -260,29 +237,25 @@ pub fn create_todo(
 /// * `done` - Mark the item done or not done.
 /// * `due` - A new due date (at most 64 characters).
 #[tool(scope = TODO_WRITE, idempotent)]
-pub fn update_todo(
+pub async fn update_todo(
     token: AccessToken,
     db: State<Db>,
-    system: State<System>,
     id: i64,
     title: Option<String>,
     done: Option<bool>,
     due: Option<String>,
 ) -> Result<Todo, Failure> {
-    writable(&system)?;
+    writable(&db).await?;
     let title = title.as_deref().map(clean_title).transpose()?;
     limits::check_optional("due date", due.as_deref(), limits::DUE)?;
-    let conn = db.conn();
-    conn.query_row(
-        &format!(
-            "UPDATE todos SET title = coalesce(?3, title), done = coalesce(?4, done), \
-             due = coalesce(?5, due) WHERE id = ?1 AND owner = ?2 RETURNING {COLUMNS}"
-        ),
-        params![id, token.subject(), title, done, due],
-        todo,
-    )
-    .optional()?
-    .ok_or_else(|| not_found(id))
+    let change = TodoChange {
+        title: title.as_deref(),
+        done,
+        due: due.as_deref(),
+    };
+    db.update_todo(token.subject(), id, change)
+        .await?
+        .ok_or_else(|| not_found(id))
 }
 
 /// Delete one of the caller's todo items.
@@ -290,18 +263,9 @@ pub fn update_todo(
 /// # Arguments
 /// * `id` - The item's id.
 #[tool(scope = TODO_WRITE, destructive)]
-pub fn delete_todo(
-    token: AccessToken,
-    db: State<Db>,
-    system: State<System>,
-    id: i64,
-) -> Result<Deleted, Failure> {
-    writable(&system)?;
-    let n = db.conn().execute(
-        "DELETE FROM todos WHERE id = ?1 AND owner = ?2",
-        params![id, token.subject()],
-    )?;
-    if n == 0 {
+pub async fn delete_todo(token: AccessToken, db: State<Db>, id: i64) -> Result<Deleted, Failure> {
+    writable(&db).await?;
+    if !db.delete_todo(token.subject(), id).await? {
         return Err(not_found(id));
     }
     Ok(Deleted { deleted: id })

@@ -11,6 +11,7 @@ pub const DEMO_ENV: &[&str] = &[
     "MCP_SSE",
     "MCP_CHALLENGE_SCOPES",
     "DEMO_DB",
+    "DATABASE_URL",
     "DEMO_TODO_QUOTA",
     "DEMO_AUDIT_LOG",
     "SCALEKIT_ENVIRONMENT_URL",

@@ -503,6 +503,35 @@ impl TestAs {
         self.restart_with(|o| o.key_file = key_file).await
     }
 
+    /// Rotates the signing key the way a real authorization server does: a new key (generated
+    /// into `new_key`) signs from now on, and the current one stays in the JWKS, so tokens
+    /// already issued keep verifying. Restarts the AS on the same port.
+    pub async fn rotate_key(self, new_key: PathBuf) -> TestAs {
+        let current = self
+            .opts
+            .key_file
+            .clone()
+            .expect("rotate_key needs an AS started with a key_file");
+        let node = std::env::var("TEST_AS_NODE").unwrap_or_else(|_| "node".to_owned());
+        let path = new_key.clone();
+        tokio::task::spawn_blocking(move || ensure_key_file(&node, &path))
+            .await
+            .expect("key generation task panicked")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let read = |p: &Path| -> Value {
+            serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+        };
+        let (new, old) = (read(&new_key), read(&current));
+        let mut keys = vec![new];
+        match old.get("keys").and_then(Value::as_array) {
+            Some(old) => keys.extend(old.iter().cloned()),
+            None => keys.push(old),
+        }
+        let set = new_key.with_extension("jwks.json");
+        std::fs::write(&set, json!({ "keys": keys }).to_string()).unwrap();
+        self.restart_with_key(Some(set)).await
+    }
+
     /// Stops this AS and starts another on the same port with modified options.
     pub async fn restart_with(mut self, change: impl FnOnce(&mut AsOptions)) -> TestAs {
         let mut opts = self.opts.clone();

@@ -1,0 +1,6 @@
+-- State shared by every process serving this database: maintenance mode.
+CREATE TABLE system_state (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    maintenance BOOLEAN NOT NULL DEFAULT FALSE
+);
+INSERT INTO system_state (id) VALUES (1);
