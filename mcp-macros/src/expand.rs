@@ -15,6 +15,12 @@ pub(crate) fn expand(tool: &Tool<'_>) -> TokenStream {
 
     let args_struct = args_struct(tool, &p);
     let rule = rule_tokens(&p, &tool.scopes);
+    // Injected types are recognised by name: `ToolContext` is the one that
+    // needs rmcp's request context.
+    let needs_request = tool.params.iter().any(|param| {
+        matches!(param, Param::Injected { ty: syn::Type::Path(p), .. }
+            if p.path.segments.last().is_some_and(|s| s.ident == "ToolContext"))
+    });
     let states = state_keys(&p, &tool.params);
 
     let describe = describe(tool, &p);
@@ -51,6 +57,7 @@ pub(crate) fn expand(tool: &Tool<'_>) -> TokenStream {
                     call: #call,
                     states: #states,
                     location: ::core::concat!(::core::file!(), ":", ::core::line!()),
+                    needs_request: #needs_request,
                 };
             }
 

@@ -57,6 +57,7 @@ pub(crate) fn stub_handle(function: &ItemFn, rt: &TokenStream) -> TokenStream {
                     call: |_| ::core::unreachable!(),
                     states: &[],
                     location: ::core::concat!(::core::file!(), ":", ::core::line!()),
+                    needs_request: false,
                 };
             }
         };

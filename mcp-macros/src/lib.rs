@@ -286,6 +286,7 @@ use proc_macro::TokenStream;
 ///             call,
 ///             states: &[],
 ///             location: concat!(file!(), ":", line!()),
+///             needs_request: false,
 ///         };
 ///     }
 ///

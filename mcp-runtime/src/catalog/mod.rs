@@ -218,10 +218,33 @@ impl Catalog {
         token: Option<AccessToken>,
         request: Option<RequestContext<RoleServer>>,
     ) -> Result<CallToolResult, ErrorData> {
+        self.call_tool_in(name, arguments, token, request, None)
+            .await
+    }
+
+    /// Whether calls of `name` need rmcp's request context (the tool takes
+    /// a `ToolContext`); `false` for a tool not served.
+    pub(crate) fn tool_needs_request(&self, name: &str) -> bool {
+        self.tools
+            .get(name)
+            .is_some_and(|(_, def)| def.needs_request)
+    }
+
+    /// `call_tool`, with the HTTP request's audit id given when there is no
+    /// rmcp request context to read it from.
+    pub(crate) async fn call_tool_in(
+        &self,
+        name: &str,
+        arguments: Option<JsonObject>,
+        token: Option<AccessToken>,
+        request: Option<RequestContext<RoleServer>>,
+        request_id: Option<crate::audit::RequestId>,
+    ) -> Result<CallToolResult, ErrorData> {
         let Some((listed, &def)) = self.tools.get(name) else {
             return Err(tool::unknown_tool(name));
         };
         let mut cx = CallContext::new(def.name, arguments, token, self.shared.clone(), request);
+        cx.request_id = cx.request_id.or(request_id);
         cx.read_only = listed
             .annotations
             .as_ref()

@@ -42,6 +42,9 @@ pub struct ToolDef {
     pub states: &'static [fn() -> StateKey],
     /// Where the tool was declared, for error messages.
     pub location: &'static str,
+    /// Whether the tool takes a [`ToolContext`]: its calls then go through
+    /// rmcp's request handling, which makes one.
+    pub needs_request: bool,
 }
 
 impl fmt::Debug for ToolDef {

@@ -2,6 +2,7 @@
 //! HTTP (`router`, `serve`) with the MCP handler over its catalog.
 
 mod builder;
+mod direct;
 mod handler;
 mod router;
 pub(crate) mod serve;
@@ -32,6 +33,10 @@ struct Served {
     base_url: Url,
     bind: SocketAddr,
     json_response: bool,
+    /// Answer plain stateless JSON requests without rmcp's transport.
+    direct: bool,
+    /// How many requests the direct path answered.
+    direct_answered: Arc<std::sync::atomic::AtomicU64>,
     /// Served next to `/mcp`, outside the bearer check, behind the site
     /// policy.
     routes: Option<axum::Router>,
@@ -83,6 +88,15 @@ impl McpServer {
     /// The address `serve` binds.
     pub fn bind_addr(&self) -> SocketAddr {
         self.served.bind
+    }
+
+    /// How many requests the direct path has answered so far (see
+    /// [`McpServerBuilder::direct_dispatch`](crate::McpServerBuilder::direct_dispatch)):
+    /// the rest went through rmcp's transport.
+    pub fn direct_answered(&self) -> u64 {
+        self.served
+            .direct_answered
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The authentication in use, described in one line (`None` without

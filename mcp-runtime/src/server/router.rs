@@ -10,7 +10,7 @@ use rmcp::transport::streamable_http_server::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::{McpServer, handler::Handler};
+use super::{McpServer, direct::Direct, handler::Handler};
 use crate::{gate::public_cors, reply::Document};
 
 impl McpServer {
@@ -59,9 +59,15 @@ impl McpServer {
     /// is cancelled.
     pub(crate) fn app(&self, shutdown: CancellationToken) -> Router {
         let endpoint = &self.served.endpoint;
-        let guarded = self.gate.guard(self.transport(shutdown));
-        let mut app = Router::new()
-            .route_service(endpoint.path(), guarded)
+        let transport = self.transport(shutdown);
+        let mut app = if self.served.direct {
+            let answered = self.served.direct_answered.clone();
+            let direct = Direct::new(self.catalog.clone(), transport, answered);
+            Router::new().route_service(endpoint.path(), self.gate.guard(direct))
+        } else {
+            Router::new().route_service(endpoint.path(), self.gate.guard(transport))
+        };
+        app = app
             .layer(self.gate.cors())
             .route("/health", Document::new(r#"{"status":"ok"}"#).route());
         if let Some(routes) = self.served.routes.clone() {
