@@ -607,6 +607,15 @@ impl McpServerBuilder {
 
     /// Step-up mode: a `tools/call` whose token lacks the tool's scopes gets
     /// HTTP 403 `insufficient_scope`, so the client can ask for them (`MCP_STEP_UP`).
+    /// The same goes for `resources/read`, `prompts/get` and completions.
+    ///
+    /// The challenge's `scope` names the scopes the operation needs (all of
+    /// an all-of rule's, the first option of an any-of rule's), as RFC 6750
+    /// §3.1 says and as clients of protocol revision 2026-07-28 or later
+    /// expect: they add the challenged scopes to those they asked for before
+    /// (SEP-2350). Clients of earlier revisions ask for exactly the
+    /// challenged scopes, so for them (a request whose `Mcp-Protocol-Version`
+    /// is earlier, or absent) it names the scopes the token holds first.
     pub fn step_up(mut self, on: bool) -> Self {
         self.gate.step_up = on;
         self

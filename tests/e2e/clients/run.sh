@@ -241,8 +241,8 @@ run_peer fastmcp-oauth/generic 21 "$PY" fastmcp_client.py oauth --label generic 
   --issuer "$GEN_ISS"
 run_peer fastmcp-oauth/scalekit 21 "$PY" fastmcp_client.py oauth --label scalekit --url "$(mcp "$P_SK")" --step-up-url "$(mcp "$P_SK_UP")" \
   --issuer "$SK_ISS/resources/res_test123"
-run_peer fastmcp-m2m/generic 8 "$PY" fastmcp_client.py m2m --label generic --url "$(mcp "$P_GEN")" --step-up-url "$(mcp "$P_GEN_UP")" --issuer "$GEN_ISS"
-run_peer fastmcp-m2m/scalekit 8 "$PY" fastmcp_client.py m2m --label scalekit --url "$(mcp "$P_SK")" --step-up-url "$(mcp "$P_SK_UP")" --issuer "$SK_ISS/resources/res_test123"
+run_peer fastmcp-m2m/generic 14 "$PY" fastmcp_client.py m2m --label generic --url "$(mcp "$P_GEN")" --step-up-url "$(mcp "$P_GEN_UP")" --issuer "$GEN_ISS"
+run_peer fastmcp-m2m/scalekit 14 "$PY" fastmcp_client.py m2m --label scalekit --url "$(mcp "$P_SK")" --step-up-url "$(mcp "$P_SK_UP")" --issuer "$SK_ISS/resources/res_test123"
 # The Python SDK's HTTP stack reusing a connection right after a 401 (see README.md, "Bugs found").
 run_peer httpx2-keepalive/dev 4 "$PY" fastmcp_client.py keepalive --url "$(mcp "$P_DEV")"
 
