@@ -5,6 +5,7 @@ mod builder;
 mod handler;
 mod router;
 pub(crate) mod serve;
+mod stdio;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -13,6 +14,7 @@ use url::Url;
 
 pub use builder::McpServerBuilder;
 pub use serve::shutdown_signal;
+pub use stdio::StdioIdentity;
 
 use crate::{catalog::Catalog, catalog::scopes::ScopeRule, gate::Gate, token::AccessToken};
 
