@@ -249,16 +249,16 @@ impl McpServer {
     /// ```no_run
     /// use mcp_runtime::{McpServer, StdioIdentity, tool};
     ///
-    /// /// Says hello to the caller.
+    /// /// Greets the desktop user.
     /// #[tool(scope = "greet")]
-    /// fn greet_me(token: mcp_runtime::AccessToken) -> String {
+    /// fn greet_desktop_user(token: mcp_runtime::AccessToken) -> String {
     ///     format!("Hello, {}!", token.subject())
     /// }
     ///
     /// #[tokio::main]
     /// async fn main() -> Result<(), mcp_runtime::Error> {
-    ///     let server = McpServer::builder().tool::<greet_me>().build()?;
-    ///     // MCP_STDIO_SUBJECT=me MCP_STDIO_SCOPES=greet: `greet_me` works;
+    ///     let server = McpServer::builder().tool::<greet_desktop_user>().build()?;
+    ///     // MCP_STDIO_SUBJECT=me MCP_STDIO_SCOPES=greet: the tool works;
     ///     // with nothing set, it is refused.
     ///     server.serve_stdio(StdioIdentity::from_env()?).await
     /// }
