@@ -239,6 +239,12 @@ fn a_token_is_verified_and_2026_07_28_needs_no_initialize() {
     );
     let listed = server.request("tools/call", with_meta(call("list_todos", json!({}))));
     assert_eq!(listed["result"]["isError"], false, "{listed}");
+    // Cache hints: the caller's own items are private, the unfiltered
+    // listing is the same for everyone.
+    let mine = server.request("resources/read", with_meta(json!({"uri": "todo://items"})));
+    assert_eq!(mine["result"]["cacheScope"], "private", "{mine}");
+    let tools = server.request("tools/list", with_meta(json!({})));
+    assert_eq!(tools["result"]["cacheScope"], "public", "{tools}");
     assert!(server.finish().success());
 }
 

@@ -12,8 +12,8 @@ use rmcp::{
         GetPromptResponse, ListPromptsRequestMethod, ListPromptsResult,
         ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
         ListResourcesRequestMethod, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-        ReadResourceRequestMethod, ReadResourceRequestParams, ReadResourceResponse, ServerConfig,
-        SetLevelRequestParams, Tool,
+        ProtocolVersion, ReadResourceRequestMethod, ReadResourceRequestParams,
+        ReadResourceResponse, ServerConfig, SetLevelRequestParams, Tool,
     },
     service::RequestContext,
 };
@@ -39,6 +39,28 @@ pub(crate) enum Caller {
     Request,
     /// The configuration of a stdio server: the same for every request.
     Configured(super::stdio::Configured),
+}
+
+/// Whether the request in `context` is of a revision with cache hints
+/// (2026-07-28 or later); older revisions have no such fields.
+fn has_cache_hints(context: &RequestContext<RoleServer>) -> bool {
+    context
+        .protocol_version()
+        .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str())
+}
+
+/// `$result` with the catalog's hint `$hint`, when `$context`'s revision
+/// has cache hints.
+macro_rules! hinted {
+    ($result:expr, $hint:expr, $context:expr) => {{
+        let result = $result;
+        if has_cache_hints($context) {
+            let hint = $hint;
+            result.with_ttl_ms(hint.ttl_ms).with_cache_scope(hint.scope)
+        } else {
+            result
+        }
+    }};
 }
 
 impl Handler {
@@ -154,7 +176,11 @@ impl ServerHandler for Handler {
         let tools = self
             .catalog
             .visible(self.catalog.tools(), |d| d.scopes, token.as_ref());
-        Ok(ListToolsResult::with_all_items(tools))
+        Ok(hinted!(
+            ListToolsResult::with_all_items(tools),
+            self.catalog.listing_hint(),
+            &context
+        ))
     }
 
     /// Accepted so clients that set a level first keep working; the transport
@@ -178,7 +204,11 @@ impl ServerHandler for Handler {
         let resources = &self.resources::<ListResourcesRequestMethod>()?.resources;
         let token = self.token_of(&context).await?;
         let resources = self.catalog.visible(resources, |g| g.rule, token.as_ref());
-        Ok(ListResourcesResult::with_all_items(resources))
+        Ok(hinted!(
+            ListResourcesResult::with_all_items(resources),
+            self.catalog.listing_hint(),
+            &context
+        ))
     }
 
     async fn list_resource_templates(
@@ -191,7 +221,11 @@ impl ServerHandler for Handler {
             .templates;
         let token = self.token_of(&context).await?;
         let templates = self.catalog.visible(templates, |g| g.rule, token.as_ref());
-        Ok(ListResourceTemplatesResult::with_all_items(templates))
+        Ok(hinted!(
+            ListResourceTemplatesResult::with_all_items(templates),
+            self.catalog.listing_hint(),
+            &context
+        ))
     }
 
     async fn read_resource(
@@ -201,13 +235,17 @@ impl ServerHandler for Handler {
     ) -> Result<ReadResourceResponse, ErrorData> {
         self.resources::<ReadResourceRequestMethod>()?;
         let token = self.token_of(&context).await?;
+        let hints = has_cache_hints(&context);
+        let hint = self.catalog.read_hint(&request.uri);
         let read = self
             .catalog
             .read_resource(request, token.clone(), Some(context))?;
-        CURRENT_TOKEN
-            .scope(token, read)
-            .await
-            .map(ReadResourceResponse::from)
+        let result = CURRENT_TOKEN.scope(token, read).await?;
+        Ok(ReadResourceResponse::from(if hints {
+            result.with_ttl_ms(hint.ttl_ms).with_cache_scope(hint.scope)
+        } else {
+            result
+        }))
     }
 
     async fn list_prompts(
@@ -220,7 +258,11 @@ impl ServerHandler for Handler {
         };
         let token = self.token_of(&context).await?;
         let prompts = self.catalog.visible(prompts, |g| g.rule, token.as_ref());
-        Ok(ListPromptsResult::with_all_items(prompts))
+        Ok(hinted!(
+            ListPromptsResult::with_all_items(prompts),
+            self.catalog.listing_hint(),
+            &context
+        ))
     }
 
     async fn get_prompt(
