@@ -195,6 +195,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve over stdin and stdout, as desktop clients launch MCP servers.
+    /// The caller is MCP_STDIO_TOKEN (a token this server accepts, e.g. one
+    /// from `token`), or MCP_STDIO_SUBJECT holding MCP_STDIO_SCOPES; with
+    /// neither, only public items are served.
+    Stdio,
     /// Print a token from the development issuer.
     Token {
         /// Scopes to grant, space- or comma-separated; repeatable.
@@ -395,6 +400,11 @@ fn run(cli: Cli) -> Result<(), String> {
             .build()
             .map_err(|e| e.to_string())?
             .block_on(serve(cli)),
+        Some(Command::Stdio) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?
+            .block_on(serve_stdio(cli)),
     }
 }
 
@@ -516,6 +526,25 @@ async fn serve(mut cli: Cli) -> Result<(), String> {
     let counted = count_requests(requests);
     server
         .serve_on_with(listener, mcp_runtime::shutdown_signal(), counted)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// `stdio`: the same server over stdin and stdout (stdout carries the
+/// protocol alone; logs go to stderr).
+async fn serve_stdio(cli: Cli) -> Result<(), String> {
+    let identity = mcp_runtime::StdioIdentity::from_env().map_err(|e| e.to_string())?;
+    let settings = cli.settings();
+    settings.check().map_err(|e| e.to_string())?;
+    cli.check_challenge_scopes()?;
+    let builder = cli.builder().map_err(|e| e.to_string())?.auth(settings);
+    let db = Db::open(&cli.db)?;
+    let server = with_state(builder, db, System::new(), &cli)
+        .build()
+        .map_err(as_variable)?;
+    tracing::info!(?identity, "serving MCP over stdio");
+    server
+        .serve_stdio(identity)
         .await
         .map_err(|e| e.to_string())
 }

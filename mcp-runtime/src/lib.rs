@@ -135,6 +135,9 @@ pub use server::McpServerBuilder;
 /// Completes on Ctrl-C or SIGTERM: the default shutdown signal.
 pub use server::shutdown_signal;
 
+/// Who calls a server served over stdio.
+pub use server::StdioIdentity;
+
 /// axum, whose `Router` [`McpServer::into_router`] returns and
 /// [`McpServerBuilder::routes`] takes.
 pub use axum;

@@ -43,6 +43,12 @@ fn file(id: u32) -> String {
     format!("file {id}")
 }
 
+/// Rotates the keys: both admin scopes are needed.
+#[tool(scopes = ["admin:read", "admin:write"])]
+fn rotate() -> String {
+    "rotated".to_owned()
+}
+
 const METADATA: &str = "http://127.0.0.1:3002/.well-known/oauth-protected-resource/mcp";
 
 fn app() -> Router {
@@ -61,6 +67,7 @@ fn app() -> Router {
         .tool::<wipe>()
         .tool::<list>()
         .tool::<file>()
+        .tool::<rotate>()
         .auth(verifier)
         .scope_hierarchy(ScopeHierarchy::new().with_implication("hr:admin", ["hr:read"]))
         .step_up(true)
@@ -161,6 +168,90 @@ fn assert_mismatch(res: &Response, message: &str, case: &str) {
 const WIPE_REFUSED: &str = "Insufficient permissions: `admin:write` scope required.";
 
 #[tokio::test]
+async fn the_challenge_names_held_scopes_only_for_clients_before_2026_07_28() {
+    let needs = |scope: &str| format!("Insufficient permissions: `{scope}` scope required.");
+    // (token, tool, the scope it lacks first, what a client before
+    // 2026-07-28 is told to ask for, what a 2026-07-28 client is told: the
+    // operation's scopes alone).
+    let cases = [
+        (
+            "reader",
+            "wipe",
+            "admin:write",
+            "admin:read admin:write",
+            "admin:write",
+        ),
+        (
+            "other",
+            "wipe",
+            "admin:write",
+            "todo:read hr:write admin:write",
+            "admin:write",
+        ),
+        (
+            "nobody",
+            "wipe",
+            "admin:write",
+            "admin:write",
+            "admin:write",
+        ),
+        // An all-of rule: every scope it names, the held one too.
+        (
+            "reader",
+            "rotate",
+            "admin:write",
+            "admin:read admin:write",
+            "admin:read admin:write",
+        ),
+        (
+            "other",
+            "rotate",
+            "admin:read",
+            "todo:read hr:write admin:read admin:write",
+            "admin:read admin:write",
+        ),
+    ];
+    for (token, tool, lacked, before, from_2026) in cases {
+        let refused = needs(lacked);
+        let refused = refused.as_str();
+        let args = if tool == "wipe" {
+            json!({"tag": format!("revisions {token}")})
+        } else {
+            json!({})
+        };
+        // No header is 2025-03-26.
+        let bare = Mcp::new("/mcp")
+            .header("host", "localhost:3002")
+            .bearer(Some(token));
+        let res = send(bare.http_request(&call(tool, args.clone()))).await;
+        assert_step_up(
+            &res,
+            before,
+            refused,
+            &format!("{token} {tool} without a version"),
+        );
+        for version in ["2025-03-26", PROTOCOL_VERSION, "2025-11-25"] {
+            let res = post(token, version, &[], &call(tool, args.clone())).await;
+            assert_step_up(
+                &res,
+                before,
+                refused,
+                &format!("{token} {tool} on {version}"),
+            );
+        }
+        // 2026-07-28, with and without the standard headers (without them
+        // step-up reads the body).
+        let named = [("mcp-method", "tools/call"), ("mcp-name", tool)];
+        for headers in [&named[..], &[]] {
+            let res = post(token, v2026(), headers, &call_2026(tool, args.clone())).await;
+            let case = format!("{token} {tool} on {} with {headers:?}", v2026());
+            assert_step_up(&res, from_2026, refused, &case);
+        }
+    }
+    assert!(!wiped("revisions reader") && !wiped("revisions other"));
+}
+
+#[tokio::test]
 async fn an_any_of_rule_challenges_for_the_held_scopes_and_its_first_option() {
     let refused = "Insufficient permissions: `hr:read` or `finance:read` scope required.";
     for (token, scope) in [
@@ -176,7 +267,8 @@ async fn an_any_of_rule_challenges_for_the_held_scopes_and_its_first_option() {
             let res = post(token, version, &[], &call("file", json!({"id": 1}))).await;
             assert_step_up(&res, scope, refused, &format!("{token} on {version}"));
         }
-        // And in the standard-headers revision, from the headers alone.
+        // And in the standard-headers revision, from the headers alone: the
+        // first option only, whatever is held (SEP-2350).
         let headers = [("mcp-method", "tools/call"), ("mcp-name", "file")];
         let res = post(
             token,
@@ -185,7 +277,7 @@ async fn an_any_of_rule_challenges_for_the_held_scopes_and_its_first_option() {
             &call_2026("file", json!({"id": 1})),
         )
         .await;
-        assert_step_up(&res, scope, refused, &format!("{token} on {}", v2026()));
+        assert_step_up(&res, "hr:read", refused, &format!("{token} on {}", v2026()));
     }
     // Either option lets the call through, the second one too, and one
     // implied by the hierarchy.
@@ -226,7 +318,7 @@ async fn a_base64_mcp_name_is_not_trusted_the_body_is_read() {
             &call_2026("wipe", json!({"tag": tag})),
         )
         .await;
-        assert_step_up(&res, "admin:read admin:write", WIPE_REFUSED, &tag);
+        assert_step_up(&res, "admin:write", WIPE_REFUSED, &tag);
         assert!(!wiped(&tag), "{tag}: the tool ran");
     }
 
@@ -322,7 +414,7 @@ async fn an_mcp_method_that_disagrees_with_the_body_never_lets_the_call_through(
         .await;
         match mismatch {
             Some(message) => assert_mismatch(&res, message, &tag),
-            None => assert_step_up(&res, "admin:read admin:write", WIPE_REFUSED, &tag),
+            None => assert_step_up(&res, "admin:write", WIPE_REFUSED, &tag),
         }
         assert!(!wiped(&tag), "{tag}: the tool ran");
     }

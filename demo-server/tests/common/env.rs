@@ -37,4 +37,8 @@ pub const DEMO_ENV: &[&str] = &[
     "MCP_MAX_CONNECTIONS",
     "MCP_MAX_IN_FLIGHT",
     "MCP_MAX_BODY_BYTES",
+    // The caller of `demo-server stdio`, read by the runtime.
+    "MCP_STDIO_TOKEN",
+    "MCP_STDIO_SUBJECT",
+    "MCP_STDIO_SCOPES",
 ];

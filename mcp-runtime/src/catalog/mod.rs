@@ -4,6 +4,7 @@
 //! the MCP handler and by in-process calls.
 
 pub(crate) mod access;
+pub(crate) mod cache;
 pub(crate) mod listing;
 pub(crate) mod permissions;
 pub(crate) mod prompt;
@@ -61,6 +62,8 @@ pub(crate) struct CatalogBuilder {
     pub(crate) conceal_refusals: bool,
     /// List only what the caller may use.
     pub(crate) filter_listings: bool,
+    /// How long list results and reads stay fresh.
+    pub(crate) cache_ttl: cache::CacheTtl,
 }
 
 impl Default for CatalogBuilder {
@@ -81,6 +84,7 @@ impl Default for CatalogBuilder {
             tool_timeout: Some(tool::DEFAULT_TOOL_TIMEOUT),
             conceal_refusals: false,
             filter_listings: false,
+            cache_ttl: cache::CacheTtl::default(),
         }
     }
 }
@@ -97,6 +101,7 @@ pub(crate) struct Catalog {
     info: ServerConfig,
     conceal_refusals: bool,
     filter_listings: bool,
+    cache_ttl: cache::CacheTtl,
 }
 
 impl Catalog {
@@ -117,6 +122,7 @@ impl Catalog {
         let (resources, prompts) =
             declared_items(b.items, b.resources, b.prompts, &b.states, b.vocabulary)?;
         let resources = Resources::build(resources)?;
+        b.cache_ttl.check(|item| resources.serves(item))?;
         let resources = (!resources.is_empty()).then_some(resources);
         let prompts = Listing::new(prompts)
             .map_err(|d| d.into_error::<Prompt>("McpServerBuilder::prompt"))?;
@@ -146,7 +152,19 @@ impl Catalog {
             info,
             conceal_refusals: b.conceal_refusals,
             filter_listings: b.filter_listings,
+            cache_ttl: b.cache_ttl,
         })
+    }
+
+    /// The cache hint of a `*/list` result.
+    pub(crate) fn listing_hint(&self) -> cache::Hint {
+        self.cache_ttl.listing(self.filter_listings)
+    }
+
+    /// The cache hint of a read of `uri`.
+    pub(crate) fn read_hint(&self, uri: &str) -> cache::Hint {
+        let item = self.resources().and_then(|r| r.item_of(uri)).unwrap_or(uri);
+        self.cache_ttl.read(item)
     }
 
     /// The server's description and capabilities, as `initialize` answers.

@@ -238,6 +238,24 @@ impl Resources {
             .find_map(|(_, g)| Some(Found::Template(g, g.handler.0.matches(uri)?)))
     }
 
+    /// Whether `item` is the URI of a resource or the URI template of a
+    /// resource template served here.
+    pub(crate) fn serves(&self, item: &str) -> bool {
+        self.resources.get(item).is_some() || self.templates.get(item).is_some()
+    }
+
+    /// What serves `uri`: its resource's URI, or the URI template of the
+    /// template that matches it.
+    pub(crate) fn item_of<'a>(&'a self, uri: &'a str) -> Option<&'a str> {
+        if self.resources.get(uri).is_some() {
+            return Some(uri);
+        }
+        self.templates
+            .iter()
+            .find(|(_, g)| g.handler.0.matches(uri).is_some())
+            .map(|(t, _)| t.uri_template.as_str())
+    }
+
     /// The rule of what a completion's `ref/resource` names: a template, by
     /// its URI template, else whatever serves that URI.
     pub(crate) fn completion_rule(&self, uri: &str) -> Option<ScopeRule> {

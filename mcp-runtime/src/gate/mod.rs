@@ -49,6 +49,7 @@ use crate::{
 };
 use bearer::Bearer;
 use challenge::Challenge;
+pub(crate) use challenge::check_scopes;
 use host::Hosts;
 use limits::Limits;
 pub(crate) use limits::{DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_IN_FLIGHT};
@@ -165,6 +166,11 @@ impl Gate {
             catalog: catalog.clone(),
         });
         gate
+    }
+
+    /// The verifier of bearer tokens, when the server authenticates.
+    pub(crate) fn verifier(&self) -> Option<&Arc<dyn TokenVerifier>> {
+        self.bearer.as_ref().map(|b| &b.verifier)
     }
 
     /// The `Host` values accepted, as the transport reads them.

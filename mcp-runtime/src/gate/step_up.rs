@@ -2,6 +2,21 @@
 //! for (a tool to call, a resource to read, a prompt to get, a completion
 //! of either) is refused at the HTTP layer, before dispatch, with 403
 //! `insufficient_scope` naming the scopes to ask for.
+//!
+//! Which scopes those are depends on the request's protocol revision (its
+//! `Mcp-Protocol-Version` header, which the transport holds equal to the
+//! revision in the body's `_meta`):
+//!
+//! - from 2026-07-28 on, the scopes the operation needs (RFC 6750 §3.1):
+//!   clients of that revision add the challenged scopes to those they
+//!   already asked for (SEP-2350);
+//! - before it, the scopes the token holds as well as those required:
+//!   clients of those revisions (the TypeScript SDK 1.x among them) ask for
+//!   exactly the challenged scopes, and would otherwise lose the ones they
+//!   had.
+//!
+//! The scopes an operation needs are all of an all-of rule's, and the first
+//! option of an any-of rule.
 
 use std::{borrow::Cow, sync::Arc};
 
@@ -104,20 +119,47 @@ impl StepUp {
                 .copied(),
         }
         .emit();
-        let wanted = wanted(held, &guard.rule, missing);
+        let needed = needed(&guard.rule, missing);
+        let wanted = if client_accumulates(request.headers()) {
+            needed.join(" ")
+        } else {
+            with_held(held, needed)
+        };
         Some(challenge.insufficient_scope(&wanted, &message))
     }
 }
 
-/// The challenge's `scope`: clients before SEP-2350 ask for exactly the
-/// challenged scopes, so it names those held as well as those required.
-fn wanted(held: &[String], rule: &ScopeRule, missing: &'static str) -> String {
-    let mut wanted: Vec<&str> = held.iter().map(String::as_str).collect();
-    let required: &[&str] = match rule {
-        ScopeRule::Any(_) => std::slice::from_ref(&missing),
+/// The first protocol revision whose clients accumulate scopes on step-up
+/// (SEP-2350).
+const ACCUMULATING: ProtocolVersion = ProtocolVersion::V_2026_07_28;
+
+/// Whether the request's revision is [`ACCUMULATING`] or later. Without an
+/// `Mcp-Protocol-Version` header the request is of 2025-03-26.
+fn client_accumulates(headers: &HeaderMap) -> bool {
+    headers
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok())
+        // ISO dates compare as strings do.
+        .is_some_and(|v| v >= ACCUMULATING.as_str())
+}
+
+/// The scopes the operation needs: all of an all-of rule's, the first
+/// option (`missing`) of an any-of rule's.
+fn needed(rule: &ScopeRule, missing: &'static str) -> &'static [&'static str] {
+    match rule {
+        ScopeRule::Any(options) => {
+            let first = options.iter().position(|s| *s == missing).unwrap_or(0);
+            options.get(first..=first).unwrap_or_default()
+        }
         rule => rule.scopes(),
-    };
-    for s in required {
+    }
+}
+
+/// The challenge's `scope` for clients before SEP-2350, which ask for
+/// exactly the challenged scopes: those held, then those needed.
+fn with_held(held: &[String], needed: &[&str]) -> String {
+    let mut wanted: Vec<&str> = held.iter().map(String::as_str).collect();
+    for s in needed {
         if !wanted.contains(s) {
             wanted.push(s);
         }

@@ -547,6 +547,41 @@ impl McpServerBuilder {
         self
     }
 
+    /// How long clients of protocol 2026-07-28 or later may reuse a list
+    /// result (`tools/list`, `resources/list`, `resources/templates/list`,
+    /// `prompts/list`) or a resource read before asking again: the results'
+    /// `ttlMs` (default 0, ask every time). Reads of one resource or
+    /// template can have their own: [`resource_cache_ttl`](Self::resource_cache_ttl).
+    ///
+    /// Who may keep a result (`cacheScope`) is not configured: an unfiltered
+    /// listing is the same for every caller and is `public`; a
+    /// [filtered](Self::filter_listings) listing depends on the caller's
+    /// scopes and a read runs with the caller's token, so both are
+    /// `private`, never served by a shared cache to another user.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_runtime::McpServer;
+    ///
+    /// let server = McpServer::builder()
+    ///     .cache_ttl(Duration::from_secs(300))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = server;
+    /// ```
+    pub fn cache_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.catalog.cache_ttl.all = ttl;
+        self
+    }
+
+    /// The `ttlMs` of reads of one resource (`item` is its URI) or resource
+    /// template (its URI template), instead of [`cache_ttl`](Self::cache_ttl)'s.
+    /// [`build`](Self::build) fails when the server serves no such item.
+    pub fn resource_cache_ttl(mut self, item: impl Into<String>, ttl: std::time::Duration) -> Self {
+        self.catalog.cache_ttl.items.insert(item.into(), ttl);
+        self
+    }
+
     /// The advertised `scopes_supported` (default: every scope the
     /// [vocabulary](Self::vocabulary) declares, or without one every scope
     /// the tools, resources and prompts name).
@@ -609,6 +644,15 @@ impl McpServerBuilder {
 
     /// Step-up mode: a `tools/call` whose token lacks the tool's scopes gets
     /// HTTP 403 `insufficient_scope`, so the client can ask for them (`MCP_STEP_UP`).
+    /// The same goes for `resources/read`, `prompts/get` and completions.
+    ///
+    /// The challenge's `scope` names the scopes the operation needs (all of
+    /// an all-of rule's, the first option of an any-of rule's), as RFC 6750
+    /// §3.1 says and as clients of protocol revision 2026-07-28 or later
+    /// expect: they add the challenged scopes to those they asked for before
+    /// (SEP-2350). Clients of earlier revisions ask for exactly the
+    /// challenged scopes, so for them (a request whose `Mcp-Protocol-Version`
+    /// is earlier, or absent) it names the scopes the token holds first.
     pub fn step_up(mut self, on: bool) -> Self {
         self.gate.step_up = on;
         self

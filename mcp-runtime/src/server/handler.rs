@@ -12,8 +12,8 @@ use rmcp::{
         GetPromptResponse, ListPromptsRequestMethod, ListPromptsResult,
         ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
         ListResourcesRequestMethod, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-        ReadResourceRequestMethod, ReadResourceRequestParams, ReadResourceResponse, ServerConfig,
-        SetLevelRequestParams, Tool,
+        ProtocolVersion, ReadResourceRequestMethod, ReadResourceRequestParams,
+        ReadResourceResponse, ServerConfig, SetLevelRequestParams, Tool,
     },
     service::RequestContext,
 };
@@ -27,19 +27,76 @@ use crate::{
 
 /// One per request (the transport is stateless); a reference count to clone.
 #[derive(Clone)]
-pub(crate) struct Handler(pub(crate) Arc<Catalog>);
+pub(crate) struct Handler {
+    catalog: Arc<Catalog>,
+    caller: Caller,
+}
 
-fn token_of(context: &RequestContext<RoleServer>) -> Option<AccessToken> {
+/// Where the caller's token comes from.
+#[derive(Clone)]
+pub(crate) enum Caller {
+    /// The HTTP request, where the bearer check put it.
+    Request,
+    /// The configuration of a stdio server: the same for every request.
+    Configured(super::stdio::Configured),
+}
+
+/// Whether the request in `context` is of a revision with cache hints
+/// (2026-07-28 or later); older revisions have no such fields.
+fn has_cache_hints(context: &RequestContext<RoleServer>) -> bool {
     context
-        .extensions
-        .get::<http::request::Parts>()
-        .and_then(|p| p.extensions.get::<AccessToken>())
-        .cloned()
+        .protocol_version()
+        .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str())
+}
+
+/// `$result` with the catalog's hint `$hint`, when `$context`'s revision
+/// has cache hints.
+macro_rules! hinted {
+    ($result:expr, $hint:expr, $context:expr) => {{
+        let result = $result;
+        if has_cache_hints($context) {
+            let hint = $hint;
+            result.with_ttl_ms(hint.ttl_ms).with_cache_scope(hint.scope)
+        } else {
+            result
+        }
+    }};
 }
 
 impl Handler {
+    /// A handler over HTTP: the caller is the request's token.
+    pub(crate) fn http(catalog: Arc<Catalog>) -> Self {
+        Self {
+            catalog,
+            caller: Caller::Request,
+        }
+    }
+
+    /// A handler over stdio: the caller is `configured`.
+    pub(crate) fn configured(catalog: Arc<Catalog>, configured: super::stdio::Configured) -> Self {
+        Self {
+            catalog,
+            caller: Caller::Configured(configured),
+        }
+    }
+
+    /// The token of the caller of the request in `context`.
+    async fn token_of(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Option<AccessToken>, ErrorData> {
+        match &self.caller {
+            Caller::Request => Ok(context
+                .extensions
+                .get::<http::request::Parts>()
+                .and_then(|p| p.extensions.get::<AccessToken>())
+                .cloned()),
+            Caller::Configured(configured) => configured.token().await,
+        }
+    }
+
     fn resources<M: rmcp::model::ConstString>(&self) -> Result<&Resources, ErrorData> {
-        self.0
+        self.catalog
             .resources()
             .ok_or_else(ErrorData::method_not_found::<M>)
     }
@@ -89,9 +146,9 @@ impl ServerHandler for Handler {
     ) -> Result<CustomResult, ErrorData> {
         let method = request.method;
         let offered = match method.split('/').next() {
-            Some("resources") => self.0.resources().is_some(),
-            Some("prompts") => self.0.prompts().is_some(),
-            Some("completion") => self.0.completion().is_some(),
+            Some("resources") => self.catalog.resources().is_some(),
+            Some("prompts") => self.catalog.prompts().is_some(),
+            Some("completion") => self.catalog.completion().is_some(),
             _ => true,
         };
         if !offered {
@@ -107,7 +164,7 @@ impl ServerHandler for Handler {
     }
 
     fn get_info(&self) -> ServerConfig {
-        self.0.info().clone()
+        self.catalog.info().clone()
     }
 
     async fn list_tools(
@@ -115,9 +172,15 @@ impl ServerHandler for Handler {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let token = token_of(&context);
-        let tools = self.0.visible(self.0.tools(), |d| d.scopes, token.as_ref());
-        Ok(ListToolsResult::with_all_items(tools))
+        let token = self.token_of(&context).await?;
+        let tools = self
+            .catalog
+            .visible(self.catalog.tools(), |d| d.scopes, token.as_ref());
+        Ok(hinted!(
+            ListToolsResult::with_all_items(tools),
+            self.catalog.listing_hint(),
+            &context
+        ))
     }
 
     /// Accepted so clients that set a level first keep working; the transport
@@ -139,9 +202,13 @@ impl ServerHandler for Handler {
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
         let resources = &self.resources::<ListResourcesRequestMethod>()?.resources;
-        let token = token_of(&context);
-        let resources = self.0.visible(resources, |g| g.rule, token.as_ref());
-        Ok(ListResourcesResult::with_all_items(resources))
+        let token = self.token_of(&context).await?;
+        let resources = self.catalog.visible(resources, |g| g.rule, token.as_ref());
+        Ok(hinted!(
+            ListResourcesResult::with_all_items(resources),
+            self.catalog.listing_hint(),
+            &context
+        ))
     }
 
     async fn list_resource_templates(
@@ -152,9 +219,13 @@ impl ServerHandler for Handler {
         let templates = &self
             .resources::<ListResourceTemplatesRequestMethod>()?
             .templates;
-        let token = token_of(&context);
-        let templates = self.0.visible(templates, |g| g.rule, token.as_ref());
-        Ok(ListResourceTemplatesResult::with_all_items(templates))
+        let token = self.token_of(&context).await?;
+        let templates = self.catalog.visible(templates, |g| g.rule, token.as_ref());
+        Ok(hinted!(
+            ListResourceTemplatesResult::with_all_items(templates),
+            self.catalog.listing_hint(),
+            &context
+        ))
     }
 
     async fn read_resource(
@@ -163,14 +234,18 @@ impl ServerHandler for Handler {
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         self.resources::<ReadResourceRequestMethod>()?;
-        let token = token_of(&context);
+        let token = self.token_of(&context).await?;
+        let hints = has_cache_hints(&context);
+        let hint = self.catalog.read_hint(&request.uri);
         let read = self
-            .0
+            .catalog
             .read_resource(request, token.clone(), Some(context))?;
-        CURRENT_TOKEN
-            .scope(token, read)
-            .await
-            .map(ReadResourceResponse::from)
+        let result = CURRENT_TOKEN.scope(token, read).await?;
+        Ok(ReadResourceResponse::from(if hints {
+            result.with_ttl_ms(hint.ttl_ms).with_cache_scope(hint.scope)
+        } else {
+            result
+        }))
     }
 
     async fn list_prompts(
@@ -178,12 +253,16 @@ impl ServerHandler for Handler {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        let Some(prompts) = self.0.prompts() else {
+        let Some(prompts) = self.catalog.prompts() else {
             return Err(ErrorData::method_not_found::<ListPromptsRequestMethod>());
         };
-        let token = token_of(&context);
-        let prompts = self.0.visible(prompts, |g| g.rule, token.as_ref());
-        Ok(ListPromptsResult::with_all_items(prompts))
+        let token = self.token_of(&context).await?;
+        let prompts = self.catalog.visible(prompts, |g| g.rule, token.as_ref());
+        Ok(hinted!(
+            ListPromptsResult::with_all_items(prompts),
+            self.catalog.listing_hint(),
+            &context
+        ))
     }
 
     async fn get_prompt(
@@ -191,11 +270,13 @@ impl ServerHandler for Handler {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        if self.0.prompts().is_none() {
+        if self.catalog.prompts().is_none() {
             return Err(ErrorData::method_not_found::<GetPromptRequestMethod>());
         }
-        let token = token_of(&context);
-        let get = self.0.get_prompt(request, token.clone(), Some(context))?;
+        let token = self.token_of(&context).await?;
+        let get = self
+            .catalog
+            .get_prompt(request, token.clone(), Some(context))?;
         CURRENT_TOKEN
             .scope(token, get)
             .await
@@ -207,13 +288,15 @@ impl ServerHandler for Handler {
         request: CompleteRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
-        let token = token_of(&context);
-        let complete = self.0.complete(request, token.clone(), Some(context))?;
+        let token = self.token_of(&context).await?;
+        let complete = self
+            .catalog
+            .complete(request, token.clone(), Some(context))?;
         CURRENT_TOKEN.scope(token, complete).await
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.0.tools().get(name).map(|(t, _)| t.clone())
+        self.catalog.tools().get(name).map(|(t, _)| t.clone())
     }
 
     async fn call_tool(
@@ -221,8 +304,8 @@ impl ServerHandler for Handler {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let token = token_of(&context);
-        self.0
+        let token = self.token_of(&context).await?;
+        self.catalog
             .call_tool(&request.name, request.arguments, token, Some(context))
             .await
             .map(CallToolResponse::from)

@@ -6,6 +6,7 @@ mod direct;
 mod handler;
 mod router;
 pub(crate) mod serve;
+mod stdio;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -14,6 +15,7 @@ use url::Url;
 
 pub use builder::McpServerBuilder;
 pub use serve::shutdown_signal;
+pub use stdio::StdioIdentity;
 
 use crate::{catalog::Catalog, catalog::scopes::ScopeRule, gate::Gate, token::AccessToken};
 

@@ -91,7 +91,7 @@ impl McpServer {
             .with_max_request_body_bytes(self.gate.max_body_bytes())
             .with_sse_keep_alive(Some(Duration::from_secs(15)))
             .with_cancellation_token(shutdown);
-        let handler = Handler(self.catalog.clone());
+        let handler = Handler::http(self.catalog.clone());
         StreamableHttpService::new(
             move || Ok(handler.clone()),
             Arc::new(NeverSessionManager::default()),

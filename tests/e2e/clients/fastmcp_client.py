@@ -130,6 +130,7 @@ class Recorder:
             "method": req.method, "url": str(req.url), "path": req.url.path, "status": r.status_code,
             "www_authenticate": r.headers.get("www-authenticate"),
             "authorization": req.headers.get("authorization"), "body": body,
+            "protocol_version": req.headers.get("mcp-protocol-version"),
         })
 
     def factory(self, **kwargs: Any) -> httpx2.AsyncClient:
@@ -314,16 +315,24 @@ def error_chain(error: BaseException | None) -> list[str]:
     return out
 
 
-def step_up_exchange(t: Checks, entries: list[dict[str, Any]], mcp_url: str, what: str) -> None:
-    """The wire during a call that needed a step-up: POST /mcp -> 403 insufficient_scope naming
-    the scopes held plus those required, then (re-authorization in between) the same call -> 200."""
+# What a step-up 403 names, by the protocol revision of the refused request: from 2026-07-28 on the
+# scopes the operation needs, which the client adds to those it holds (SEP-2350); before it the
+# scopes held as well, because clients of those revisions ask for exactly the challenged ones.
+STEP_UP_SCOPE = {"2026-07-28": "todo:write", "2025-11-25": "todo:read todo:write"}
+
+
+def step_up_exchange(t: Checks, entries: list[dict[str, Any]], mcp_url: str, what: str, version: str) -> None:
+    """The wire during a call that needed a step-up: POST /mcp at protocol `version` -> 403
+    insufficient_scope naming the scopes that revision's clients are told to ask for, then
+    (re-authorization in between) the same call -> 200."""
     mcp = [e for e in entries if e["url"] == mcp_url]
     first = mcp[0] if mcp else {}
     ch = challenge(first.get("www_authenticate"))
-    t.ok(first.get("method") == "POST" and first.get("status") == 403 and ch.get("error") == "insufficient_scope"
-         and ch.get("scope") == "todo:read todo:write",
-         f"{what}: the call got HTTP 403 insufficient_scope, scope=\"todo:read todo:write\"",
-         f"{Recorder.brief(entries)}\nchallenge: {first.get('www_authenticate')}")
+    scope = STEP_UP_SCOPE[version]
+    t.ok(first.get("method") == "POST" and first.get("protocol_version") == version and first.get("status") == 403
+         and ch.get("error") == "insufficient_scope" and ch.get("scope") == scope,
+         f"{what}: the call at {version} got HTTP 403 insufficient_scope, scope=\"{scope}\"",
+         f"{Recorder.brief(entries)}\nversion: {first.get('protocol_version')}\nchallenge: {first.get('www_authenticate')}")
     t.ok(len(mcp) == 2 and mcp[-1]["status"] == 200 and mcp[-1]["authorization"] != first.get("authorization"),
          f"{what}: then retried once with a new token -> 200", Recorder.brief(entries))
 
@@ -394,7 +403,7 @@ async def oauth(t: Checks, a: argparse.Namespace) -> None:
             title = f"fastmcp-step-up {a.label} {time.time_ns()}"
             start = len(rec.log)
             created = await c.call_tool("create_todo", {"title": title}, raise_on_error=False)
-            step_up_exchange(t, rec.log[start:], a.step_up_url, "step-up")
+            step_up_exchange(t, rec.log[start:], a.step_up_url, "step-up", "2026-07-28")
             t.eq(len(auth.visits), 2, "step-up: a second authorization after the 403")
             second = auth.visits[1] if len(auth.visits) > 1 else {}
             t.ok(second.get("requested") and {"todo:read", "todo:write"} <= set(second["requested"].split()),
@@ -427,31 +436,35 @@ async def m2m(t: Checks, a: argparse.Namespace) -> None:
 
     await t.group("client_credentials", basic(), 2)
 
-    async def step_up() -> None:
+    async def step_up(mode: str) -> None:
+        version = "2026-07-28" if mode == "auto" else "2025-11-25"
         rec = Recorder()
         auth = ClientCredentialsOAuthProvider(
             client_id=a.client_id, client_secret=a.client_secret, scopes=["todo:read"], issuer=a.issuer,
         )
-        async with Client(rec.transport(a.step_up_url, auth=auth)) as c:
+        async with Client(rec.transport(a.step_up_url, auth=auth), mode=mode) as c:
             who = (await c.call_tool("whoami", {})).structured_content or {}
-            t.eq(who.get("scopes"), ["todo:read"], "client_credentials step-up: first token has todo:read")
-            title = f"fastmcp-m2m {a.label} {time.time_ns()}"
+            t.eq(who.get("scopes"), ["todo:read"], f"[{mode}] client_credentials step-up: first token has todo:read")
+            title = f"fastmcp-m2m {a.label} {mode} {time.time_ns()}"
             start = len(rec.log)
             created = await c.call_tool("create_todo", {"title": title}, raise_on_error=False)
             during = rec.log[start:]
-            step_up_exchange(t, during, a.step_up_url, "client_credentials step-up")
+            step_up_exchange(t, during, a.step_up_url, f"[{mode}] client_credentials step-up", version)
             tokens = [e for e in during if e["method"] == "POST" and e["path"].endswith("/token")]
             form = urllib.parse.parse_qs(tokens[0]["body"] or "") if tokens else {}
             t.ok(len(tokens) == 1 and tokens[0]["status"] == 200 and form.get("grant_type") == ["client_credentials"]
                  and {"todo:read", "todo:write"} <= set((form.get("scope") or [""])[0].split()),
-                 "client_credentials step-up: one new client_credentials token request for todo:read todo:write -> 200",
+                 f"[{mode}] client_credentials step-up: one new client_credentials token request for todo:read todo:write -> 200",
                  f"{Recorder.brief(during)}\n{[e['body'] for e in tokens]}")
             t.ok(not created.is_error and (created.structured_content or {}).get("title") == title,
-                 "client_credentials step-up: create_todo succeeds after the 403", created)
+                 f"[{mode}] client_credentials step-up: create_todo succeeds after the 403", created)
             who = (await c.call_tool("whoami", {})).structured_content or {}
-            t.ok({"todo:read", "todo:write"} <= set(who.get("scopes", [])), "client_credentials step-up: token now has todo:write", who)
+            t.ok({"todo:read", "todo:write"} <= set(who.get("scopes", [])), f"[{mode}] client_credentials step-up: token now has todo:write", who)
 
-    await t.group("client_credentials with 403 step-up", step_up(), 6)
+    # Both revisions: the 403 differs (see STEP_UP_SCOPE), the token asked for next does not, because
+    # this client adds the challenged scopes to those it asked for before.
+    for mode in ("auto", "legacy"):
+        await t.group(f"client_credentials with 403 step-up, mode={mode}", step_up(mode), 6)
 
 
 # ---------------------------------------------------------------------------------------------

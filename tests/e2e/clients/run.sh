@@ -232,6 +232,10 @@ run_peer inspector-cli/scalekit 12 node inspector.mjs --label scalekit --url "$(
 run_peer schemas/dev 4 node schemas.mjs --label dev --url "$(mcp "$P_DEV")" \
   --token "$(dev_token 'todo:read todo:write hr:read hr:write finance:read finance:write system:admin' e2e-schemas)"
 
+# The TypeScript SDK's StdioClientTransport launching `demo-server stdio`, as a desktop client does.
+run_peer stdio/dev 13 node stdio.mjs --demo "$DEMO" --db-dir "$TMP" --dev-key-file "$DEV_KEY" --port "$P_DEV" \
+  --token "$(dev_token 'todo:read todo:write' e2e-stdio)" --subject e2e-stdio
+
 run_peer fastmcp/dev 24 "$PY" fastmcp_client.py bearer --label dev --url "$(mcp "$P_DEV")" --subject e2e-fastmcp \
   --token "$(dev_token 'todo:read todo:write' e2e-fastmcp)" --readonly-token "$(dev_token todo:read e2e-fastmcp)"
 run_peer fastmcp/generic 24 "$PY" fastmcp_client.py bearer --label generic --url "$(mcp "$P_GEN")" --subject test-client \
@@ -241,8 +245,8 @@ run_peer fastmcp-oauth/generic 21 "$PY" fastmcp_client.py oauth --label generic 
   --issuer "$GEN_ISS"
 run_peer fastmcp-oauth/scalekit 21 "$PY" fastmcp_client.py oauth --label scalekit --url "$(mcp "$P_SK")" --step-up-url "$(mcp "$P_SK_UP")" \
   --issuer "$SK_ISS/resources/res_test123"
-run_peer fastmcp-m2m/generic 8 "$PY" fastmcp_client.py m2m --label generic --url "$(mcp "$P_GEN")" --step-up-url "$(mcp "$P_GEN_UP")" --issuer "$GEN_ISS"
-run_peer fastmcp-m2m/scalekit 8 "$PY" fastmcp_client.py m2m --label scalekit --url "$(mcp "$P_SK")" --step-up-url "$(mcp "$P_SK_UP")" --issuer "$SK_ISS/resources/res_test123"
+run_peer fastmcp-m2m/generic 14 "$PY" fastmcp_client.py m2m --label generic --url "$(mcp "$P_GEN")" --step-up-url "$(mcp "$P_GEN_UP")" --issuer "$GEN_ISS"
+run_peer fastmcp-m2m/scalekit 14 "$PY" fastmcp_client.py m2m --label scalekit --url "$(mcp "$P_SK")" --step-up-url "$(mcp "$P_SK_UP")" --issuer "$SK_ISS/resources/res_test123"
 # The Python SDK's HTTP stack reusing a connection right after a 401 (see README.md, "Bugs found").
 run_peer httpx2-keepalive/dev 4 "$PY" fastmcp_client.py keepalive --url "$(mcp "$P_DEV")"
 
