@@ -538,7 +538,7 @@ async fn serve_stdio(cli: Cli) -> Result<(), String> {
     settings.check().map_err(|e| e.to_string())?;
     cli.check_challenge_scopes()?;
     let builder = cli.builder().map_err(|e| e.to_string())?.auth(settings);
-    let db = Db::open(&cli.db)?;
+    let db = cli.open_store().await?;
     let server = with_state(builder, db, System::new(), &cli)
         .build()
         .map_err(as_variable)?;
