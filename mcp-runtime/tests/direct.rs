@@ -315,6 +315,91 @@ fn cases() -> Vec<Case> {
             false,
         ),
         case(
+            "list with a cursor",
+            std(),
+            json!({"jsonrpc": "2.0", "id": 34, "method": "tools/list", "params": {"cursor": "x"}})
+                .to_string(),
+            true,
+        ),
+        case(
+            "arguments null",
+            std(),
+            json!({"jsonrpc": "2.0", "id": 35, "method": "tools/call",
+                   "params": {"name": "d_fails", "arguments": null}})
+            .to_string(),
+            true,
+        ),
+        case(
+            "escaped method name",
+            std(),
+            r#"{"jsonrpc":"2.0","id":36,"method":"tools\/call","params":{"name":"d_echo","arguments":{"text":"hi"}}}"#.into(),
+            false,
+        ),
+        case(
+            "keys in another order",
+            std(),
+            r#"{"params":{"arguments":{"text":"hi"},"name":"d_echo"},"method":"tools/call","id":37,"jsonrpc":"2.0"}"#.into(),
+            true,
+        ),
+        case(
+            "an extra key in the envelope",
+            std(),
+            json!({"jsonrpc": "2.0", "id": 38, "method": "ping", "extra": 1}).to_string(),
+            false,
+        ),
+        case(
+            "jsonrpc 1.0",
+            std(),
+            json!({"jsonrpc": "1.0", "id": 39, "method": "ping"}).to_string(),
+            false,
+        ),
+        case(
+            "id null",
+            std(),
+            json!({"jsonrpc": "2.0", "id": null, "method": "ping"}).to_string(),
+            false,
+        ),
+        case(
+            "id fractional",
+            std(),
+            json!({"jsonrpc": "2.0", "id": 1.5, "method": "ping"}).to_string(),
+            false,
+        ),
+        case(
+            "ping with params",
+            std(),
+            json!({"jsonrpc": "2.0", "id": 40, "method": "ping", "params": {}}).to_string(),
+            false,
+        ),
+        case(
+            "list with _meta",
+            std(),
+            json!({"jsonrpc": "2.0", "id": 41, "method": "tools/list", "params": {"_meta": {}}})
+                .to_string(),
+            false,
+        ),
+        case(
+            "call with an unknown params key",
+            std(),
+            json!({"jsonrpc": "2.0", "id": 42, "method": "tools/call",
+                   "params": {"name": "d_echo", "arguments": {"text": "hi"}, "extra": true}})
+            .to_string(),
+            false,
+        ),
+        case(
+            "name not a string",
+            std(),
+            json!({"jsonrpc": "2.0", "id": 43, "method": "tools/call", "params": {"name": 5}})
+                .to_string(),
+            false,
+        ),
+        case(
+            "duplicate key",
+            std(),
+            r#"{"jsonrpc":"2.0","id":44,"id":45,"method":"ping"}"#.into(),
+            false,
+        ),
+        case(
             "resources/list (not offered)",
             std(),
             json!({"jsonrpc": "2.0", "id": 32, "method": "resources/list"}).to_string(),

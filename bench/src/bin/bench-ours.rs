@@ -1,7 +1,8 @@
 //! An `echo` tool behind `#[tool(scope = "echo")]` with JWT verification (the
 //! development issuer), served the way users serve it.
 //!
-//! `bench-ours PORT KEYFILE` prints a token on its first line, then serves.
+//! `bench-ours PORT KEYFILE` prints a token on its first line, then serves;
+//! with `DIRECT=0`, without the direct path.
 
 use std::time::Duration;
 
@@ -28,8 +29,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("usage: bench-ours PORT KEYFILE")?
         .parse()?;
     let key = args.next().ok_or("usage: bench-ours PORT KEYFILE")?;
+    // DIRECT=0: every request through rmcp's transport, for comparison.
+    let direct = std::env::var("DIRECT").map_or(true, |v| v != "0");
     let server = McpServer::builder()
         .tool::<echo>()
+        .direct_dispatch(direct)
         .port(port)
         .auth(DevProvider::new().key_file(&key))
         .build()?;

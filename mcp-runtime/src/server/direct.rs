@@ -16,9 +16,12 @@
 //! - `MCP-Protocol-Version` names a version rmcp knows and is older than
 //!   `2026-07-28` (no per-request negotiation, no standard headers to check
 //!   against the body);
-//! - the body is one JSON-RPC request for `tools/call`, `tools/list` or
-//!   `ping`, with no `_meta` (no progress token, no per-request version) and,
-//!   for `tools/call`, no `inputResponses` or `requestState`.
+//! - the body is one JSON-RPC request for `tools/call` (`name` and
+//!   `arguments` only: no `_meta`, so no progress token and no per-request
+//!   version, and nothing of a multi-round-trip retry) of a tool that takes
+//!   no `ToolContext`, `tools/list` (at most a `cursor`) or `ping` (no
+//!   params), with no other key; it is read once, into these shapes, without
+//!   the trial and error of parsing rmcp's message enum.
 //!
 //! The answer is rmcp's: the same result types, the same adjustments for
 //! peers older than `2026-07-28` (no `resultType`, object-only structured
@@ -42,11 +45,13 @@ use axum::{
     response::Response,
 };
 use rmcp::model::{
-    ClientJsonRpcMessage, ClientRequest, ErrorData, GetMeta, JsonRpcRequest, ListToolsResult,
-    ProtocolVersion, ServerJsonRpcMessage, ServerResult,
+    ErrorData, JsonObject, ListToolsResult, ProtocolVersion, RequestId, ServerJsonRpcMessage,
+    ServerResult,
 };
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
-use crate::{audit::RequestId, catalog::Catalog, future::BoxFuture, token::AccessToken};
+use crate::{audit::RequestId as AuditId, catalog::Catalog, future::BoxFuture, token::AccessToken};
 
 /// The transport, with the direct path in front of it.
 #[derive(Clone)]
@@ -101,22 +106,18 @@ where
             let bytes = axum::body::to_bytes(body, usize::MAX)
                 .await
                 .unwrap_or_default();
-            let message = match serde_json::from_slice::<ClientJsonRpcMessage>(&bytes) {
-                Ok(ClientJsonRpcMessage::Request(request))
-                    if direct_request(&catalog, &request) =>
-                {
-                    request
-                }
-                _ => {
+            let message = match parse(&bytes).filter(|m| direct_call(&catalog, m)) {
+                Some(message) => message,
+                None => {
                     let request = Request::from_parts(parts, Body::from(bytes));
                     let Ok(response) = transport.call(request).await;
                     return Ok(response.map(Body::new));
                 }
             };
             let token = parts.extensions.get::<AccessToken>().cloned();
-            let request_id = parts.extensions.get::<RequestId>().copied();
+            let audit_id = parts.extensions.get::<AuditId>().copied();
             answered.fetch_add(1, Ordering::Relaxed);
-            Ok(answer(&catalog, message, token, request_id).await)
+            Ok(answer(&catalog, message, token, audit_id).await)
         })
     }
 }
@@ -165,45 +166,98 @@ fn content_type_is_json(headers: &HeaderMap) -> bool {
         })
 }
 
-/// A request the direct path answers: `tools/call` of a tool that takes no
-/// `ToolContext`, `tools/list` or `ping`, without `_meta` or anything of a
-/// multi-round-trip retry.
-fn direct_request(catalog: &Catalog, request: &JsonRpcRequest<ClientRequest>) -> bool {
-    let plain = match &request.request {
-        ClientRequest::CallToolRequest(call) => {
-            call.params.input_responses.is_none()
-                && call.params.request_state.is_none()
-                && !catalog.tool_needs_request(&call.params.name)
+/// One JSON-RPC request, as the direct path reads it: exactly these keys,
+/// and `params` left unparsed until the method is known. A message of any
+/// other shape is not read further here (rmcp's transport reads it).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope<'a> {
+    jsonrpc: &'a str,
+    id: RequestId,
+    method: &'a str,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+}
+
+/// `tools/call` params: a name and arguments, nothing else (no `_meta`, no
+/// multi-round-trip retry).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallParams {
+    name: String,
+    #[serde(default)]
+    arguments: Option<JsonObject>,
+}
+
+/// `tools/list` params: at most a cursor (a single page is all there is).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    #[serde(default, rename = "cursor")]
+    _cursor: Option<String>,
+}
+
+/// A request the direct path answers.
+enum Message {
+    Call { id: RequestId, params: CallParams },
+    List { id: RequestId },
+    Ping { id: RequestId },
+}
+
+/// `body` as a request the direct path answers, or `None`: rmcp's
+/// transport then reads it. rmcp reads every message accepted here the same
+/// way (the same id type, the same params types, and nothing more).
+fn parse(body: &[u8]) -> Option<Message> {
+    let envelope: Envelope<'_> = serde_json::from_slice(body).ok()?;
+    if envelope.jsonrpc != "2.0" {
+        return None;
+    }
+    let id = envelope.id;
+    match (envelope.method, envelope.params) {
+        ("tools/call", Some(params)) => Some(Message::Call {
+            id,
+            params: serde_json::from_str(params.get()).ok()?,
+        }),
+        ("tools/list", None) => Some(Message::List { id }),
+        ("tools/list", Some(params)) => {
+            serde_json::from_str::<ListParams>(params.get()).ok()?;
+            Some(Message::List { id })
         }
-        ClientRequest::ListToolsRequest(_) | ClientRequest::PingRequest(_) => true,
-        _ => false,
-    };
-    plain && request.request.get_meta().0.is_empty()
+        ("ping", None) => Some(Message::Ping { id }),
+        _ => None,
+    }
+}
+
+/// Whether the direct path answers `message`: not a call of a tool that
+/// takes a `ToolContext`, which rmcp's request handling makes.
+fn direct_call(catalog: &Catalog, message: &Message) -> bool {
+    match message {
+        Message::Call { params, .. } => !catalog.tool_needs_request(&params.name),
+        _ => true,
+    }
 }
 
 /// The JSON-RPC answer to `request`, as rmcp's transport writes it.
 async fn answer(
     catalog: &Catalog,
-    request: JsonRpcRequest<ClientRequest>,
+    message: Message,
     token: Option<AccessToken>,
-    request_id: Option<RequestId>,
+    audit_id: Option<AuditId>,
 ) -> Response {
-    let id = request.id;
-    let result: Result<ServerResult, ErrorData> = match request.request {
-        ClientRequest::CallToolRequest(call) => {
-            let params = call.params;
-            catalog
-                .call_tool_in(&params.name, params.arguments, token, None, request_id)
+    let (id, result): (RequestId, Result<ServerResult, ErrorData>) = match message {
+        Message::Call { id, params } => {
+            let called = catalog
+                .call_tool_in(&params.name, params.arguments, token, None, audit_id)
                 .await
-                .map(ServerResult::CallToolResult)
+                .map(ServerResult::CallToolResult);
+            (id, called)
         }
-        ClientRequest::ListToolsRequest(_) => {
+        Message::List { id } => {
             let tools = catalog.visible(catalog.tools(), |d| d.scopes, token.as_ref());
-            Ok(ServerResult::ListToolsResult(
-                ListToolsResult::with_all_items(tools),
-            ))
+            let listed = ListToolsResult::with_all_items(tools);
+            (id, Ok(ServerResult::ListToolsResult(listed)))
         }
-        _ => Ok(ServerResult::empty(())),
+        Message::Ping { id } => (id, Ok(ServerResult::empty(()))),
     };
     let message = match result {
         Ok(mut result) => {
