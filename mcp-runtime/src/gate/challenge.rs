@@ -99,26 +99,42 @@ pub(crate) fn check_scopes(
 
 /// `response` with `WWW-Authenticate: Bearer k="v", …`.
 fn with_challenge(mut response: Response, params: &[(&str, &str)]) -> Response {
-    let value = params
-        .iter()
-        .map(|(k, v)| format!("{k}=\"{}\"", quoted(v)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    if let Ok(v) = HeaderValue::from_str(&format!("Bearer {value}")) {
+    let mut value = String::with_capacity(
+        "Bearer ".len()
+            + params
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 5)
+                .sum::<usize>(),
+    );
+    value.push_str("Bearer ");
+    for (i, (k, v)) in params.iter().enumerate() {
+        if i > 0 {
+            value.push_str(", ");
+        }
+        value.push_str(k);
+        value.push_str("=\"");
+        push_quoted(&mut value, v);
+        value.push('"');
+    }
+    if let Ok(v) = HeaderValue::try_from(value) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     response
 }
 
-/// Escapes a value for an RFC 9110 quoted-string.
-fn quoted(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_control())
-        .flat_map(|c| match c {
-            '"' | '\\' => vec!['\\', c],
-            c => vec![c],
-        })
-        .collect()
+/// Appends `s` escaped for an RFC 9110 quoted-string (control characters
+/// dropped, `"` and `\` escaped).
+fn push_quoted(out: &mut String, s: &str) {
+    if !s.chars().any(|c| c.is_control() || c == '"' || c == '\\') {
+        out.push_str(s);
+        return;
+    }
+    for c in s.chars().filter(|c| !c.is_control()) {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
 }
 
 #[cfg(test)]
