@@ -4,8 +4,10 @@
 //! Keyed by a digest of the whole token: SipHash keyed with a random key per
 //! cache, so nobody can craft colliding tokens, and a hit is confirmed by
 //! comparing the whole token. (SHA-256 would be about a tenth of the work of
-//! a whole cached request; SipHash is a fraction of that.) Bounded, sharded
-//! so that concurrent requests rarely meet on one lock, and tagged with the
+//! a whole cached request; SipHash is a fraction of that.) Bounded in
+//! entries and in bytes (a token may be 16 KiB long: ten thousand of them
+//! would otherwise hold hundreds of megabytes), sharded so that concurrent
+//! requests rarely meet on one lock, and tagged with the
 //! key-set generation the token was verified under: an entry from an older
 //! key set is never returned.
 
@@ -22,8 +24,32 @@ pub(crate) type TokenDigest = u64;
 
 const SHARDS: usize = 16;
 
+/// What an entry is counted as: its token three times over (the raw token,
+/// and its decoded claims, which take up to about twice the token's length
+/// in memory), plus the map's and the token's fixed overhead.
+fn entry_bytes(token: &AccessToken) -> usize {
+    3 * token.raw().len() + 256
+}
+
+#[derive(Default)]
+struct Shard {
+    map: HashMap<TokenDigest, Entry>,
+    /// The sum of its entries' `bytes`.
+    bytes: usize,
+}
+
+impl Shard {
+    fn remove(&mut self, key: &TokenDigest) {
+        if let Some(e) = self.map.remove(key) {
+            self.bytes -= e.bytes;
+        }
+    }
+}
+
 struct Entry {
     token: AccessToken,
+    /// What it counts for against the byte bound.
+    bytes: usize,
     /// Unix time (seconds) at which the entry stops being served: the token's `exp`.
     expires_at: u64,
     /// Key-set generation the token was verified under.
@@ -32,21 +58,24 @@ struct Entry {
 
 /// A bounded map from token digest to verified token.
 pub(crate) struct TokenCache {
-    shards: Box<[Mutex<HashMap<TokenDigest, Entry>>]>,
+    shards: Box<[Mutex<Shard>]>,
     per_shard: usize,
+    bytes_per_shard: usize,
     keys: RandomState,
 }
 
 impl TokenCache {
-    /// A cache holding at most about `capacity` tokens; `0` disables caching.
-    pub(crate) fn new(capacity: usize) -> Self {
-        let per_shard = capacity.div_ceil(SHARDS);
-        let shards = (0..if capacity == 0 { 0 } else { SHARDS })
-            .map(|_| Mutex::new(HashMap::new()))
+    /// A cache holding at most about `capacity` tokens and `max_bytes`
+    /// bytes of them; `0` for either disables caching.
+    pub(crate) fn new(capacity: usize, max_bytes: usize) -> Self {
+        let on = capacity > 0 && max_bytes > 0;
+        let shards = (0..if on { SHARDS } else { 0 })
+            .map(|_| Mutex::new(Shard::default()))
             .collect();
         Self {
             shards,
-            per_shard,
+            per_shard: capacity.div_ceil(SHARDS),
+            bytes_per_shard: max_bytes / SHARDS,
             keys: RandomState::new(),
         }
     }
@@ -60,7 +89,7 @@ impl TokenCache {
         !self.shards.is_empty()
     }
 
-    fn shard(&self, key: &TokenDigest) -> MutexGuard<'_, HashMap<TokenDigest, Entry>> {
+    fn shard(&self, key: &TokenDigest) -> MutexGuard<'_, Shard> {
         let i = (*key % self.shards.len() as u64) as usize;
         // A panic while holding the lock leaves a consistent map; keep going.
         self.shards[i]
@@ -81,7 +110,7 @@ impl TokenCache {
             return None;
         }
         let mut shard = self.shard(key);
-        let entry = shard.get(key)?;
+        let entry = shard.map.get(key)?;
         if entry.generation == generation && now < entry.expires_at && entry.token.raw() == raw {
             return Some(entry.token.clone());
         }
@@ -98,28 +127,43 @@ impl TokenCache {
         generation: u64,
         now: u64,
     ) {
-        if !self.enabled() || expires_at <= now {
+        let bytes = entry_bytes(&token);
+        if !self.enabled() || expires_at <= now || bytes > self.bytes_per_shard {
             return;
         }
         let mut shard = self.shard(&key);
-        if shard.len() >= self.per_shard && !shard.contains_key(&key) {
-            // Full: drop what has expired or is from an old key set, and if
-            // that frees nothing, the entry closest to expiry.
-            shard.retain(|_, e| e.expires_at > now && e.generation == generation);
-            if shard.len() >= self.per_shard {
+        shard.remove(&key);
+        let full =
+            |s: &Shard| s.map.len() >= self.per_shard || s.bytes + bytes > self.bytes_per_shard;
+        if full(&shard) {
+            // Drop what has expired or is from an old key set, then, while
+            // still full, the entries closest to expiry.
+            let Shard { map, bytes: held } = &mut *shard;
+            map.retain(|_, e| {
+                let keep = e.expires_at > now && e.generation == generation;
+                if !keep {
+                    *held -= e.bytes;
+                }
+                keep
+            });
+            while full(&shard) {
                 let victim = shard
+                    .map
                     .iter()
                     .min_by_key(|(_, e)| e.expires_at)
                     .map(|(k, _)| *k);
-                if let Some(victim) = victim {
-                    shard.remove(&victim);
+                match victim {
+                    Some(victim) => shard.remove(&victim),
+                    None => break,
                 }
             }
         }
-        shard.insert(
+        shard.bytes += bytes;
+        shard.map.insert(
             key,
             Entry {
                 token,
+                bytes,
                 expires_at,
                 generation,
             },
@@ -129,10 +173,9 @@ impl TokenCache {
     /// Forgets every token (the key set changed).
     pub(crate) fn clear(&self) {
         for shard in &self.shards {
-            shard
+            *shard
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clear();
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Shard::default();
         }
     }
 
@@ -143,7 +186,20 @@ impl TokenCache {
             .map(|s| {
                 s.lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .map
                     .len()
+            })
+            .sum()
+    }
+
+    /// How many bytes the cached tokens count for.
+    pub(crate) fn bytes(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| {
+                s.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .bytes
             })
             .sum()
     }
@@ -159,17 +215,21 @@ mod tests {
 
     #[test]
     fn digest_covers_the_whole_token_and_is_keyed() {
-        let c = TokenCache::new(10);
+        let c = TokenCache::new(10, 1 << 20);
         let a = "header.payload.signature-a";
         assert_eq!(c.digest(a), c.digest(a));
         assert_ne!(c.digest(a), c.digest("header.payload.signature-b"));
         assert_ne!(c.digest(a), c.digest("Header.payload.signature-a"));
-        assert_ne!(c.digest(a), TokenCache::new(10).digest(a), "per-cache key");
+        assert_ne!(
+            c.digest(a),
+            TokenCache::new(10, 1 << 20).digest(a),
+            "per-cache key"
+        );
     }
 
     #[test]
     fn a_colliding_digest_is_not_a_hit() {
-        let c = TokenCache::new(10);
+        let c = TokenCache::new(10, 1 << 20);
         let k = c.digest("t1");
         c.insert(k, tok("t1"), 100, 1, 50);
         assert!(c.get(&k, "t2", 1, 60).is_none(), "same key, other token");
@@ -177,7 +237,7 @@ mod tests {
 
     #[test]
     fn hit_until_expiry_and_only_for_the_same_generation() {
-        let c = TokenCache::new(10);
+        let c = TokenCache::new(10, 1 << 20);
         let k = c.digest("t1");
         c.insert(k, tok("t1"), 100, 1, 50);
         assert!(c.get(&k, "t1", 1, 99).is_some());
@@ -189,14 +249,14 @@ mod tests {
 
     #[test]
     fn already_expired_tokens_are_not_stored() {
-        let c = TokenCache::new(10);
+        let c = TokenCache::new(10, 1 << 20);
         c.insert(c.digest("t"), tok("t"), 10, 1, 10);
         assert_eq!(c.len(), 0);
     }
 
     #[test]
     fn bounded() {
-        let c = TokenCache::new(32);
+        let c = TokenCache::new(32, 1 << 20);
         for i in 0..1000u64 {
             let raw = format!("token-{i}");
             c.insert(c.digest(&raw), tok(&raw), 1000 + i, 1, 0);
@@ -207,8 +267,35 @@ mod tests {
     }
 
     #[test]
+    fn bounded_in_bytes_whatever_the_tokens_length() {
+        // 16 shards of 64 KiB: 16 KiB tokens count 48 KiB each, one a shard.
+        let c = TokenCache::new(10_000, 16 * 64 * 1024);
+        let long = "x".repeat(16 * 1024);
+        for i in 0..1000u64 {
+            let raw = format!("{long}{i}");
+            c.insert(c.digest(&raw), tok(&raw), 1000 + i, 1, 0);
+        }
+        assert!(c.bytes() <= 16 * 64 * 1024, "{} bytes", c.bytes());
+        assert!(c.len() <= 16, "{} entries", c.len());
+        let last = format!("{long}999");
+        assert!(c.get(&c.digest(&last), &last, 1, 0).is_some());
+        // A token larger than a shard's share is not kept at all.
+        let huge = "y".repeat(64 * 1024);
+        c.insert(c.digest(&huge), tok(&huge), 5000, 1, 0);
+        assert!(c.get(&c.digest(&huge), &huge, 1, 0).is_none());
+        // Replacing an entry does not count it twice.
+        let c = TokenCache::new(100, 1 << 20);
+        for _ in 0..10 {
+            c.insert(c.digest("t"), tok("t"), 100, 1, 0);
+        }
+        assert_eq!(c.bytes(), entry_bytes(&tok("t")));
+        c.clear();
+        assert_eq!(c.bytes(), 0);
+    }
+
+    #[test]
     fn capacity_zero_disables() {
-        let c = TokenCache::new(0);
+        let c = TokenCache::new(0, 1 << 20);
         let k = c.digest("t");
         c.insert(k, tok("t"), 100, 1, 0);
         assert!(c.get(&k, "t", 1, 0).is_none());
@@ -217,7 +304,7 @@ mod tests {
 
     #[test]
     fn clear_empties() {
-        let c = TokenCache::new(1000);
+        let c = TokenCache::new(1000, 1 << 20);
         for i in 0..50 {
             let raw = format!("t{i}");
             c.insert(c.digest(&raw), tok(&raw), 100, 1, 0);

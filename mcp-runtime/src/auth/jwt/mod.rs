@@ -95,6 +95,9 @@ pub const DEFAULT_MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default number of verified tokens kept.
 pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
+/// Default bound on the bytes the verified tokens kept count for (each
+/// counts three times its length, plus 256): 32 MiB.
+pub const DEFAULT_CACHE_BYTES: usize = 32 << 20;
 
 /// A [`TokenVerifier`] for JWT access tokens signed by an OAuth / OIDC
 /// authorization server, checked against its JWKS.
@@ -139,6 +142,7 @@ pub struct JwtVerifierBuilder {
     http_timeout: Duration,
     http_client: Option<reqwest::Client>,
     cache_capacity: usize,
+    cache_bytes: usize,
 }
 
 enum Source {
@@ -198,6 +202,9 @@ pub struct JwtStats {
     pub jwks_fetches: u64,
     /// Tokens in the cache now.
     pub cached_tokens: usize,
+    /// What they count for against the cache's byte bound
+    /// ([`JwtVerifierBuilder::cache_max_bytes`]).
+    pub cached_bytes: usize,
     /// Usable signing keys loaded now.
     pub keys: usize,
 }
@@ -411,6 +418,7 @@ impl JwtVerifier {
             signature_checks: c.signature_checks.load(Ordering::Relaxed),
             jwks_fetches: c.fetches.load(Ordering::Relaxed),
             cached_tokens: self.inner.cache.len(),
+            cached_bytes: self.inner.cache.bytes(),
             keys: self.inner.current().set.keys.len(),
         }
     }
@@ -455,6 +463,7 @@ impl JwtVerifierBuilder {
             http_timeout: DEFAULT_HTTP_TIMEOUT,
             http_client: None,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
+            cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 
@@ -551,6 +560,14 @@ impl JwtVerifierBuilder {
         self
     }
 
+    /// How many bytes the verified tokens kept may count for (default
+    /// 32 MiB; each counts three times its length, plus 256), whatever their
+    /// number; `0` disables the cache.
+    pub fn cache_max_bytes(mut self, bytes: usize) -> Self {
+        self.cache_bytes = bytes;
+        self
+    }
+
     /// Checks the configuration and builds the verifier. No network access
     /// happens here: remote keys are fetched on first use (or by
     /// [`JwtVerifier::load_keys`]).
@@ -587,7 +604,7 @@ impl JwtVerifierBuilder {
             leeway: self.leeway.as_secs(),
             typ: self.typ,
         };
-        let cache = TokenCache::new(self.cache_capacity);
+        let cache = TokenCache::new(self.cache_capacity, self.cache_bytes);
         let (loaded, remote) = match self.source {
             Source::Static(jwks) => (static_keys(&jwks, &rules.algorithms)?, None),
             Source::Remote(uri) => {
