@@ -67,7 +67,7 @@ impl Bearer {
         let token = match bearer_token(request.headers()) {
             Ok(Some(token)) => token,
             Ok(None) => {
-                let response = self.invalid(None, "Authentication required");
+                let response = self.challenge.no_token();
                 return Some(Refusal::new(response, "no_token", "no bearer token"));
             }
             Err(why) => {

@@ -20,14 +20,48 @@ pub(crate) struct Challenge {
     /// The 401's scopes (`challenge_scopes`, else `scopes_supported`),
     /// space-separated; empty when there are none, and `scope` is left out.
     first_contact: String,
+    /// The most common refusal, a request without a token, built once: its
+    /// `WWW-Authenticate` value and its body.
+    no_token: Option<(HeaderValue, axum::body::Bytes)>,
 }
+
+/// What a request without a token is told.
+const NO_TOKEN: &str = "Authentication required";
 
 impl Challenge {
     pub(crate) fn new(resource_metadata: String, first_contact: &[String]) -> Self {
-        Self {
+        let mut challenge = Self {
             resource_metadata,
             first_contact: first_contact.join(" "),
-        }
+            no_token: None,
+        };
+        let built = challenge.refuse(StatusCode::UNAUTHORIZED, None, ("invalid_token", NO_TOKEN));
+        challenge.no_token = built
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .cloned()
+            .map(|value| {
+                let body =
+                    serde_json::json!({ "error": "invalid_token", "error_description": NO_TOKEN });
+                (value, body.to_string().into())
+            });
+        challenge
+    }
+
+    /// 401 for a request without a token: the challenge without `error`.
+    pub(crate) fn no_token(&self) -> Response {
+        let Some((value, body)) = &self.no_token else {
+            return self.refuse(StatusCode::UNAUTHORIZED, None, ("invalid_token", NO_TOKEN));
+        };
+        let mut response = Response::new(axum::body::Body::from(body.clone()));
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(header::WWW_AUTHENTICATE, value.clone());
+        response
     }
 
     /// 401 (or another status, for a malformed request) with the challenge:
@@ -160,6 +194,21 @@ mod tests {
             header(&r),
             r#"Bearer resource_metadata="https://x/.well-known/oauth-protected-resource/mcp", scope="a b""#
         );
+    }
+
+    #[tokio::test]
+    async fn the_prebuilt_no_token_refusal_is_the_built_one() {
+        let c = Challenge::new(
+            "https://x/.well-known/oauth-protected-resource/mcp".into(),
+            &["a".into(), "b\"c".into()],
+        );
+        let built = c.refuse(StatusCode::UNAUTHORIZED, None, ("invalid_token", NO_TOKEN));
+        let prebuilt = c.no_token();
+        assert_eq!(prebuilt.status(), built.status());
+        assert_eq!(prebuilt.headers(), built.headers());
+        let body =
+            |r: Response| async { axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap() };
+        assert_eq!(body(prebuilt).await, body(built).await);
     }
 
     #[test]
