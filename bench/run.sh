@@ -137,3 +137,5 @@ cg "rmcp, no auth (baseline)" 38201 0 "" "$target/bench-rmcp" 38201
 cg "hyper, fixed 200" 38204 1 "" "$target/bench-hyper" 38204
 cg "ours: JWT + scope check, direct path" 38202 1 "DIRECT=1" "$target/bench-ours" 38202 "$work/key.pem"
 cg "ours: JWT + scope check, rmcp transport" 38203 1 "DIRECT=0" "$target/bench-ours" 38203 "$work/key.pem"
+cg "hyper, fixed 401" 38206 0 "" "$target/bench-hyper" 38206
+cg "ours: 401 without a token" 38205 0 "DIRECT=1" "$target/bench-ours" 38205 "$work/key.pem"
