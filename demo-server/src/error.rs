@@ -8,7 +8,7 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use mcp_runtime::ToolError;
+use mcp_runtime::{ElicitError, ToolContext, ToolError};
 
 use crate::store::StoreError;
 
@@ -50,6 +50,20 @@ fn new_request_id() -> String {
         "{:016x}",
         std::collections::hash_map::RandomState::new().hash_one(seed)
     )
+}
+
+/// Asks the user to confirm a destructive call (`question`), when the client
+/// can be asked (protocol 2026-07-28 with the elicitation capability). A
+/// declined or cancelled question fails the call with `cancelled`, so the
+/// model reads that nothing changed. A client that cannot be asked goes
+/// ahead as before: its user approved the tool call itself.
+pub fn confirm(ctx: &ToolContext, question: String, cancelled: String) -> Result<(), Failure> {
+    match ctx.confirm(question) {
+        Ok(true) | Err(ElicitError::Unsupported) => Ok(()),
+        Ok(false) => Err(ToolError::new(cancelled).into()),
+        // `InputRequired`: the call ends with the question.
+        Err(e) => Err(ToolError::from(e).into()),
+    }
 }
 
 impl From<ToolError> for Failure {

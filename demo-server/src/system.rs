@@ -9,7 +9,7 @@ use std::{
     time::{Instant, SystemTime, UNIX_EPOCH},
 };
 
-use mcp_runtime::{AccessToken, State, tool};
+use mcp_runtime::{AccessToken, State, ToolContext, tool};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -124,12 +124,21 @@ pub struct Restarted {
 
 /// Restart the demo's services in process: reopen the database (applying any
 /// pending migration), end maintenance mode and reset the request counter.
+/// Clients that can be asked (protocol 2026-07-28, elicitation) confirm with
+/// the user first.
 #[tool(scope = SYSTEM_ADMIN, destructive)]
 pub async fn restart_service(
     token: AccessToken,
     system: State<System>,
     db: State<Db>,
+    ctx: ToolContext,
 ) -> Result<Restarted, Failure> {
+    crate::error::confirm(
+        &ctx,
+        "Restart the server's services? Maintenance mode ends and the request counter resets."
+            .to_owned(),
+        "Cancelled: the user declined; nothing was restarted.".to_owned(),
+    )?;
     tracing::warn!(by = token.subject(), "restarting services");
     let mut actions = Vec::new();
     // The error names the database: for the log, not the caller.

@@ -258,13 +258,28 @@ pub async fn update_todo(
         .ok_or_else(|| not_found(id))
 }
 
-/// Delete one of the caller's todo items.
+/// Delete one of the caller's todo items. Clients that can be asked
+/// (protocol 2026-07-28, elicitation) confirm with the user first.
 ///
 /// # Arguments
 /// * `id` - The item's id.
 #[tool(scope = TODO_WRITE, destructive)]
-pub async fn delete_todo(token: AccessToken, db: State<Db>, id: i64) -> Result<Deleted, Failure> {
+pub async fn delete_todo(
+    token: AccessToken,
+    db: State<Db>,
+    ctx: ToolContext,
+    id: i64,
+) -> Result<Deleted, Failure> {
     writable(&db).await?;
+    let todos = db.list_todos(token.subject(), true).await?;
+    let Some(todo) = todos.iter().find(|t| t.id == id) else {
+        return Err(not_found(id));
+    };
+    crate::error::confirm(
+        &ctx,
+        format!("Delete todo {id}, \"{}\"?", todo.title),
+        format!("Cancelled: the user declined; todo {id} was not deleted."),
+    )?;
     if !db.delete_todo(token.subject(), id).await? {
         return Err(not_found(id));
     }

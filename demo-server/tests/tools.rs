@@ -683,3 +683,94 @@ fn review_todos_reports_progress_on_the_callers_items() {
         "`pause_ms` is at most 2000."
     );
 }
+
+/// A `tools/call` at protocol 2026-07-28 from a client with the elicitation
+/// capability; `retry` holds the answers and state of a previous round.
+fn call_asking(demo: &Demo, token: &str, tool: &str, arguments: Value, retry: Value) -> Value {
+    let mut params = json!({
+        "name": tool,
+        "arguments": arguments,
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {"elicitation": {"form": {}}},
+        },
+    });
+    for (k, v) in retry.as_object().unwrap() {
+        params[k] = v.clone();
+    }
+    let mcp = demo
+        .mcp(Some(token))
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", tool);
+    let res = block_on(mcp.post(&json!({
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params,
+    })));
+    assert_eq!(res.status, 200, "{tool}: {res:?}");
+    res.message()["result"].clone()
+}
+
+/// The question of an `InputRequiredResult`, and the retry answering it
+/// with `action`.
+fn answer(asked: &Value, action: &str) -> (String, Value) {
+    assert_eq!(asked["resultType"], "input_required", "{asked}");
+    let (key, request) = asked["inputRequests"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .next()
+        .unwrap();
+    let message = request["params"]["message"].as_str().unwrap().to_owned();
+    let retry = json!({
+        "inputResponses": {key: {"action": action, "content": {}}},
+        "requestState": asked["requestState"],
+    });
+    (message, retry)
+}
+
+#[test]
+fn destructive_tools_confirm_with_clients_that_can_be_asked() {
+    let scratch = Scratch::new();
+    let demo = Demo::start(&scratch, &[]);
+    let rw = demo.token("todo:read todo:write", "dana");
+    let id = demo.ok(&rw, "create_todo", json!({"title": "Water plants"}))["id"].clone();
+
+    let asked = call_asking(&demo, &rw, "delete_todo", json!({"id": id}), json!({}));
+    let (question, no) = answer(&asked, "decline");
+    assert_eq!(question, format!("Delete todo {id}, \"Water plants\"?"));
+    let declined = call_asking(&demo, &rw, "delete_todo", json!({"id": id}), no);
+    assert_eq!(declined["isError"], true, "{declined}");
+    assert_eq!(
+        declined["content"][0]["text"],
+        format!("Cancelled: the user declined; todo {id} was not deleted.")
+    );
+    assert_eq!(demo.ok(&rw, "list_todos", json!({}))["todos"][0]["id"], id);
+
+    let (_, yes) = answer(&asked, "accept");
+    let deleted = call_asking(&demo, &rw, "delete_todo", json!({"id": id}), yes);
+    assert_eq!(deleted["structuredContent"], json!({"deleted": id}));
+    assert_eq!(demo.ok(&rw, "list_todos", json!({}))["todos"], json!([]));
+
+    // An item that does not exist is not asked about.
+    let missing = call_asking(&demo, &rw, "delete_todo", json!({"id": 999_999}), json!({}));
+    assert_eq!(missing["content"][0]["text"], "Todo 999999 not found.");
+
+    let admin = demo.token("system:admin", "root");
+    let asked = call_asking(&demo, &admin, "restart_service", json!({}), json!({}));
+    let (question, no) = answer(&asked, "cancel");
+    assert!(
+        question.starts_with("Restart the server's services?"),
+        "{question}"
+    );
+    let cancelled = call_asking(&demo, &admin, "restart_service", json!({}), no);
+    assert_eq!(
+        cancelled["content"][0]["text"],
+        "Cancelled: the user declined; nothing was restarted."
+    );
+    let (_, yes) = answer(&asked, "accept");
+    let restarted = call_asking(&demo, &admin, "restart_service", json!({}), yes);
+    assert_eq!(
+        restarted["structuredContent"]["status"]["restarts"], 1,
+        "{restarted}"
+    );
+}

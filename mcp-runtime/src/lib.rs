@@ -75,6 +75,10 @@ mod token;
 pub mod __private;
 
 // Writing tools.
+/// What `ToolContext::elicit` returns: the user's answer to a form.
+pub use catalog::input::Answer;
+/// Why `ToolContext::confirm` or `elicit` has no answer.
+pub use catalog::input::ElicitError;
 /// A tool parameter: the whole argument object as one type.
 pub use catalog::tool::Args;
 /// A tool parameter: state shared by the server.

@@ -5,6 +5,7 @@
 
 pub(crate) mod access;
 pub(crate) mod cache;
+pub(crate) mod input;
 pub(crate) mod listing;
 pub(crate) mod permissions;
 pub(crate) mod prompt;
@@ -22,8 +23,8 @@ use std::sync::Arc;
 use rmcp::{
     ErrorData, RoleServer,
     model::{
-        CallToolResult, Implementation, JsonObject, Prompt, PromptsCapability, ResourcesCapability,
-        ServerCapabilities, ServerConfig, Tool,
+        CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, JsonObject,
+        Prompt, PromptsCapability, ResourcesCapability, ServerCapabilities, ServerConfig, Tool,
     },
     service::RequestContext,
 };
@@ -64,6 +65,10 @@ pub(crate) struct CatalogBuilder {
     pub(crate) filter_listings: bool,
     /// How long list results and reads stay fresh.
     pub(crate) cache_ttl: cache::CacheTtl,
+    /// The key sealing `requestState`; `None`: a random one per process.
+    pub(crate) request_state_key: Option<Vec<u8>>,
+    /// How long a `requestState` is accepted.
+    pub(crate) request_state_ttl: std::time::Duration,
 }
 
 impl Default for CatalogBuilder {
@@ -85,6 +90,8 @@ impl Default for CatalogBuilder {
             conceal_refusals: false,
             filter_listings: false,
             cache_ttl: cache::CacheTtl::default(),
+            request_state_key: None,
+            request_state_ttl: input::DEFAULT_TTL,
         }
     }
 }
@@ -134,6 +141,7 @@ impl Catalog {
         }
         let capabilities =
             capabilities(resources.is_some(), prompts.is_some(), b.complete.is_some());
+        let sealer = input::Sealer::new(b.request_state_key.as_deref(), b.request_state_ttl)?;
         let mut info = ServerConfig::new(capabilities).with_server_info(server);
         if let Some(i) = b.instructions {
             info = info.with_instructions(i);
@@ -147,6 +155,7 @@ impl Catalog {
                 states: b.states,
                 hierarchy,
                 timeout: b.tool_timeout,
+                sealer,
             }),
             vocabulary: b.vocabulary,
             info,
@@ -263,13 +272,54 @@ impl Catalog {
         };
         let mut cx = CallContext::new(def.name, arguments, token, self.shared.clone(), request);
         cx.request_id = cx.request_id.or(request_id);
-        cx.read_only = listed
-            .annotations
-            .as_ref()
-            .and_then(|a| a.read_only_hint)
-            .unwrap_or(false);
+        cx.read_only = is_read_only(listed);
         tool::run(def, cx).await
     }
+
+    /// A `tools/call` over MCP: a retry's `requestState` is checked first
+    /// (`-32602` when it fails), and the result asks the client for input
+    /// when the tool asked a question not yet answered.
+    pub(crate) async fn call_tool_over_mcp(
+        &self,
+        params: CallToolRequestParams,
+        token: Option<AccessToken>,
+        request: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let Some((listed, &def)) = self.tools.get(&params.name) else {
+            return Err(tool::unknown_tool(&params.name));
+        };
+        let inputs = Arc::new(input::Inputs::for_call(
+            &self.shared.sealer,
+            def.name,
+            params.arguments.as_ref(),
+            token.as_ref(),
+            &request,
+            params.input_responses,
+            params.request_state.as_deref(),
+        )?);
+        let mut cx = CallContext::new(
+            def.name,
+            params.arguments,
+            token,
+            self.shared.clone(),
+            Some(request),
+        );
+        cx.read_only = is_read_only(listed);
+        cx.inputs = inputs.clone();
+        let result = tool::run(def, cx).await?;
+        Ok(match inputs.required(&self.shared.sealer) {
+            Some(required) => CallToolResponse::InputRequired(required),
+            None => CallToolResponse::Complete(result),
+        })
+    }
+}
+
+/// Whether the tool is marked read-only.
+fn is_read_only(tool: &Tool) -> bool {
+    tool.annotations
+        .as_ref()
+        .and_then(|a| a.read_only_hint)
+        .unwrap_or(false)
 }
 
 /// The tools in listing order, each once; a name used twice, a state a

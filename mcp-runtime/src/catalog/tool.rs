@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, field};
 
 use super::{
+    input::{Answer, ElicitError, Inputs, Sealer},
     result,
     scopes::{ScopeHierarchy, ScopeRule},
 };
@@ -181,6 +182,8 @@ pub(crate) struct Shared {
     pub(crate) hierarchy: ScopeHierarchy,
     /// How long one call may run; `None`: as long as it takes.
     pub(crate) timeout: Option<Duration>,
+    /// Seals the `requestState` of calls that ask the client for input.
+    pub(crate) sealer: Sealer,
 }
 
 /// Default limit on how long one tool call may run.
@@ -200,6 +203,8 @@ pub struct CallContext {
     pub(crate) read_only: bool,
     /// The HTTP request's audit id, when there is one.
     pub(crate) request_id: Option<crate::audit::RequestId>,
+    /// The questions the tool asks the client, and the answers it has.
+    pub(crate) inputs: Arc<Inputs>,
 }
 
 impl fmt::Debug for CallContext {
@@ -232,6 +237,7 @@ impl CallContext {
             request,
             read_only: false,
             request_id,
+            inputs: Arc::new(Inputs::unsupported()),
         }
     }
 
@@ -311,6 +317,7 @@ pub struct Args<T>(pub T);
 #[derive(Debug, Clone)]
 pub struct ToolContext {
     request: RequestContext<RoleServer>,
+    inputs: Arc<Inputs>,
 }
 
 impl ToolContext {
@@ -329,7 +336,8 @@ impl ToolContext {
     ///
     /// The transport is stateless: requests *to* the client (sampling,
     /// elicitation, roots) cannot be answered, because the client's reply
-    /// has no session to come back to. Use notifications only.
+    /// has no session to come back to. Use notifications only, and
+    /// [`confirm`](Self::confirm) or [`elicit`](Self::elicit) to ask the user.
     pub fn peer(&self) -> &Peer<RoleServer> {
         &self.request.peer
     }
@@ -342,6 +350,70 @@ impl ToolContext {
     /// rmcp's own request context, for everything else.
     pub fn rmcp(&self) -> &RequestContext<RoleServer> {
         &self.request
+    }
+
+    /// Asks the user a yes-or-no question: `Ok(true)` when they accept,
+    /// `Ok(false)` when they decline or cancel.
+    ///
+    /// Without a session, asking ends the call: the first time, this is
+    /// `Err(ElicitError::InputRequired)`, to return at once (`?` does), and
+    /// the client gets an `InputRequiredResult` with the question. It calls
+    /// the tool again with the answer, the tool runs again from the start,
+    /// and this same question now returns the answer. Code before it runs
+    /// once per round, so it should change nothing.
+    ///
+    /// A client that cannot be asked (a protocol revision before 2026-07-28,
+    /// or no `elicitation` capability) gets `Err(ElicitError::Unsupported)`:
+    /// the tool decides, for instance to go ahead as it did before it asked.
+    ///
+    /// ```
+    /// use mcp_runtime::{ElicitError, ToolContext, ToolError, tool};
+    ///
+    /// /// Empties the bin.
+    /// #[tool(public, destructive)]
+    /// fn empty_bin(ctx: ToolContext) -> Result<String, ToolError> {
+    ///     match ctx.confirm("Empty the bin? This cannot be undone.") {
+    ///         Ok(true) | Err(ElicitError::Unsupported) => {}
+    ///         Ok(false) => return Ok("Cancelled: the bin was not emptied.".into()),
+    ///         Err(e) => return Err(e.into()),
+    ///     }
+    ///     Ok("The bin is empty.".into())
+    /// }
+    /// ```
+    pub fn confirm(&self, message: impl Into<String>) -> Result<bool, ElicitError> {
+        self.inputs.confirm(message.into())
+    }
+
+    /// Asks the user to fill in a form for a `T`, a flat struct of strings,
+    /// numbers, booleans and enums (its JSON schema is the form). Asking
+    /// ends the call as with [`confirm`](Self::confirm), and the same
+    /// fallback applies.
+    ///
+    /// ```
+    /// use mcp_runtime::{Answer, ToolContext, ToolError, tool};
+    /// use schemars::JsonSchema;
+    /// use serde::Deserialize;
+    ///
+    /// #[derive(Deserialize, JsonSchema)]
+    /// struct Reason {
+    ///     /// Why the account is closed.
+    ///     reason: String,
+    /// }
+    ///
+    /// /// Closes the account.
+    /// #[tool(public, destructive)]
+    /// fn close_account(ctx: ToolContext) -> Result<String, ToolError> {
+    ///     match ctx.elicit::<Reason>("Why close the account?")? {
+    ///         Answer::Accepted(r) => Ok(format!("Closed: {}", r.reason)),
+    ///         Answer::Declined | Answer::Cancelled => Ok("Not closed.".into()),
+    ///     }
+    /// }
+    /// ```
+    pub fn elicit<T: schemars::JsonSchema + serde::de::DeserializeOwned>(
+        &self,
+        message: impl Into<String>,
+    ) -> Result<Answer<T>, ElicitError> {
+        self.inputs.elicit(message.into())
     }
 }
 
@@ -405,6 +477,7 @@ impl FromCallContext for ToolContext {
         match &cx.request {
             Some(request) => Ok(ToolContext {
                 request: request.clone(),
+                inputs: cx.inputs.clone(),
             }),
             None => Err(Unavailable::Request),
         }

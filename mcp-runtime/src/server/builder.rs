@@ -547,6 +547,24 @@ impl McpServerBuilder {
         self
     }
 
+    /// The key sealing the `requestState` of calls that ask the client for
+    /// input ([`ToolContext::confirm`](crate::ToolContext::confirm)): 32 or
+    /// more random bytes, the same on every replica behind one address, so
+    /// that a retry may reach any of them. Without it, each process draws a
+    /// random key, and a retry reaching another process is refused (`-32602`)
+    /// and must start over. A shorter key is an error at [`build`](Self::build).
+    pub fn request_state_key(mut self, key: impl Into<Vec<u8>>) -> Self {
+        self.catalog.request_state_key = Some(key.into());
+        self
+    }
+
+    /// How long a client has to answer a tool's question: its
+    /// `requestState` is refused after this (default 10 minutes).
+    pub fn request_state_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.catalog.request_state_ttl = ttl;
+        self
+    }
+
     /// How long clients of protocol 2026-07-28 or later may reuse a list
     /// result (`tools/list`, `resources/list`, `resources/templates/list`,
     /// `prompts/list`) or a resource read before asking again: the results'

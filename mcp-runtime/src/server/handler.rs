@@ -306,8 +306,7 @@ impl ServerHandler for Handler {
     ) -> Result<CallToolResponse, ErrorData> {
         let token = self.token_of(&context).await?;
         self.catalog
-            .call_tool(&request.name, request.arguments, token, Some(context))
+            .call_tool_over_mcp(request, token, context)
             .await
-            .map(CallToolResponse::from)
     }
 }
