@@ -95,7 +95,7 @@ pub(crate) fn registered() -> Vec<&'static PromptDef> {
 pub(crate) fn from_def(def: &'static PromptDef) -> (Prompt, Guarded<PromptFn>) {
     let get: PromptFn = Arc::new(move |req, args, mut cx| {
         cx.tool = def.name;
-        cx.arguments = Some(super::resource::strings(args));
+        cx.arguments = Some(super::tool::strings(args));
         (def.get)(req, cx)
     });
     (

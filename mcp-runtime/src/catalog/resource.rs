@@ -128,22 +128,12 @@ pub(crate) fn from_def(def: &'static ResourceDef) -> Declared {
         Described::Template(t) => {
             let read: TemplateFn = Arc::new(move |req, vars, mut cx| {
                 cx.tool = def.uri;
-                cx.arguments = Some(strings(vars));
+                cx.arguments = Some(super::tool::strings(vars));
                 (def.read)(req, cx)
             });
             Declared::Template(t, def.scopes, read)
         }
     }
-}
-
-/// Variables or arguments by name, as a JSON object of strings.
-pub(crate) fn strings(
-    values: std::collections::HashMap<String, String>,
-) -> rmcp::model::JsonObject {
-    values
-        .into_iter()
-        .map(|(k, v)| (k, serde_json::Value::String(v)))
-        .collect()
 }
 
 /// One resource or template, as declared.

@@ -310,6 +310,15 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for State<T> {
 #[derive(Debug, Clone)]
 pub struct Args<T>(pub T);
 
+/// Variables or arguments by name, as the JSON object of strings a
+/// resource read or prompt render receives as its call's arguments.
+pub(crate) fn strings(values: std::collections::HashMap<String, String>) -> JsonObject {
+    values
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::Value::String(v)))
+        .collect()
+}
+
 /// The request around a tool call: its id, cancellation, the client peer
 /// (for progress notifications or logging) and the HTTP request parts.
 ///

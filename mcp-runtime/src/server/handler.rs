@@ -38,7 +38,7 @@ pub(crate) enum Caller {
     /// The HTTP request, where the bearer check put it.
     Request,
     /// The configuration of a stdio server: the same for every request.
-    Configured(super::stdio::Configured),
+    Configured(super::caller::Configured),
 }
 
 /// Whether the request in `context` is of a revision with cache hints
@@ -73,7 +73,7 @@ impl Handler {
     }
 
     /// A handler over stdio: the caller is `configured`.
-    pub(crate) fn configured(catalog: Arc<Catalog>, configured: super::stdio::Configured) -> Self {
+    pub(crate) fn configured(catalog: Arc<Catalog>, configured: super::caller::Configured) -> Self {
         Self {
             catalog,
             caller: Caller::Configured(configured),

@@ -2,6 +2,7 @@
 //! HTTP (`router`, `serve`) with the MCP handler over its catalog.
 
 mod builder;
+mod caller;
 mod direct;
 mod handler;
 mod router;

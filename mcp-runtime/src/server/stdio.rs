@@ -5,13 +5,15 @@
 
 use std::{fmt, sync::Arc};
 
-use rmcp::{ErrorData, service::ServerInitializeError};
+use rmcp::service::ServerInitializeError;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::{McpServer, handler::Handler};
-use crate::{
-    audit, auth::TokenVerifier, env, error::Error, gate::check_scopes, token::AccessToken,
+use super::{
+    McpServer,
+    caller::{Configured, Verified},
+    handler::Handler,
 };
+use crate::{auth::TokenVerifier, env, error::Error, gate::check_scopes, token::AccessToken};
 
 const TOKEN_VAR: &str = StdioIdentity::TOKEN_VAR;
 const SUBJECT_VAR: &str = StdioIdentity::SUBJECT_VAR;
@@ -182,56 +184,6 @@ impl fmt::Debug for StdioIdentity {
                 .field("subject", subject)
                 .field("scopes", scopes)
                 .finish(),
-        }
-    }
-}
-
-/// The caller of every request of a stdio server.
-#[derive(Clone)]
-pub(crate) enum Configured {
-    /// No one, or a local identity.
-    Fixed(Option<AccessToken>),
-    /// A token, verified again for each request.
-    Verified(Arc<Verified>),
-}
-
-pub(crate) struct Verified {
-    token: String,
-    verifier: Arc<dyn TokenVerifier>,
-}
-
-impl Configured {
-    /// The caller's token now: a configured token that no longer verifies
-    /// refuses the request.
-    pub(crate) async fn token(&self) -> Result<Option<AccessToken>, ErrorData> {
-        let v = match self {
-            Configured::Fixed(token) => return Ok(token.clone()),
-            Configured::Verified(v) => v,
-        };
-        match v.verifier.verify(&v.token).await {
-            Ok(token) => Ok(Some(token)),
-            Err(e) => {
-                let detail = e.to_string();
-                audit::Decision {
-                    allowed: false,
-                    reason: "invalid_token",
-                    detail: Some(&detail),
-                    about: audit::Subject {
-                        kind: "request",
-                        name: "stdio",
-                    },
-                    token: None,
-                    missing: &[],
-                    request: None,
-                }
-                .emit();
-                Err(ErrorData::invalid_request(
-                    format!(
-                        "The configured token no longer verifies ({detail}); restart the server with a fresh one"
-                    ),
-                    None,
-                ))
-            }
         }
     }
 }
