@@ -12,22 +12,7 @@ use crate::{
     store::{Approval, Db, EmployeeChange},
 };
 
-/// A directory entry (HR data; no pay information).
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct Employee {
-    /// Employee id.
-    pub id: i64,
-    /// Full name.
-    pub name: String,
-    /// Work email.
-    pub email: String,
-    /// Department.
-    pub department: String,
-    /// Job title.
-    pub title: String,
-    /// Work phone.
-    pub phone: String,
-}
+pub use crate::store::{Employee, Expense, PayrollEntry};
 
 /// The employee directory.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -107,38 +92,6 @@ pub async fn update_employee(
     db.update_employee(id, change)
         .await?
         .ok_or_else(|| employee_not_found(id))
-}
-
-/// One payroll line (finance data; identified by employee id only).
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct PayrollEntry {
-    /// Employee id.
-    pub employee_id: i64,
-    /// Annual salary, in whole currency units.
-    pub annual_salary: i64,
-    /// ISO 4217 currency.
-    pub currency: String,
-    /// How often salary is paid.
-    pub pay_cycle: String,
-}
-
-/// An expense claim.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct Expense {
-    /// Expense id.
-    pub id: i64,
-    /// Who claimed it (employee id).
-    pub employee_id: i64,
-    /// Amount in cents.
-    pub amount_cents: i64,
-    /// ISO 4217 currency.
-    pub currency: String,
-    /// What it was for.
-    pub description: String,
-    /// `pending` or `approved`.
-    pub status: String,
-    /// The subject who approved it.
-    pub approved_by: Option<String>,
 }
 
 /// Payroll and the expense claims awaiting approval.

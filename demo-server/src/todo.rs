@@ -17,20 +17,7 @@ use crate::{
     store::{Db, NewTodo, TodoChange},
 };
 
-/// One todo item.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct Todo {
-    /// The item's id.
-    pub id: i64,
-    /// What needs doing.
-    pub title: String,
-    /// Whether it is done.
-    pub done: bool,
-    /// When it is due, as given when created.
-    pub due: Option<String>,
-    /// When it was created (UTC, RFC 3339).
-    pub created_at: String,
-}
+pub use crate::store::Todo;
 
 /// The caller's todo items.
 #[derive(Debug, Serialize, JsonSchema)]

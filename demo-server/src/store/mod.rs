@@ -10,18 +10,15 @@
 //! many, cannot interleave a read and a write; ids come from the database.
 
 mod postgres;
+mod records;
 mod sqlite;
 
 use std::{fmt, ops::Deref, sync::Arc};
 
 use async_trait::async_trait;
 
-use crate::{
-    hr::{Employee, Expense, PayrollEntry},
-    todo::Todo,
-};
-
 pub use postgres::PostgresStore;
+pub use records::{Employee, Expense, PayrollEntry, Todo};
 pub use sqlite::SqliteStore;
 
 /// A store's failure: its detail is for the server log, never the caller.

@@ -9,11 +9,8 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::{NoTls, Row};
 
+use super::records::{Employee, Expense, PayrollEntry, Todo};
 use super::{Approval, EmployeeChange, NewTodo, Result, Store, StoreError};
-use crate::{
-    hr::{Employee, Expense, PayrollEntry},
-    todo::Todo,
-};
 
 /// The schema, one migration per file in `demo-server/migrations/postgres/`
 /// (the same files, by name, as `migrations/sqlite/`).

@@ -10,11 +10,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use rusqlite_migration::{M, Migrations};
 
+use super::records::{Employee, Expense, PayrollEntry, Todo};
 use super::{Approval, EmployeeChange, NewTodo, Result, Store, TodoChange};
-use crate::{
-    hr::{Employee, Expense, PayrollEntry},
-    todo::Todo,
-};
 
 /// The schema, one migration per file in `demo-server/migrations/sqlite/`
 /// (the same files, by name, as `migrations/postgres/`).
