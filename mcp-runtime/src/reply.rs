@@ -10,13 +10,17 @@ use axum::{
 
 /// `{"error": …, "error_description": …}` with `status` (RFC 6750 §3).
 pub(crate) fn json_error(status: StatusCode, error: &str, description: &str) -> Response {
-    let body = serde_json::json!({ "error": error, "error_description": description });
     (
         status,
         [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
+        json_error_body(error, description),
     )
         .into_response()
+}
+
+/// The body of [`json_error`].
+pub(crate) fn json_error_body(error: &str, description: &str) -> String {
+    serde_json::json!({ "error": error, "error_description": description }).to_string()
 }
 
 /// A JSON document, serialised once and served as shared bytes.

@@ -236,19 +236,6 @@ impl Catalog {
         scopes
     }
 
-    /// Calls the tool `name` as a caller holding `token` would (scope check
-    /// included); `request` is the MCP request, when there is one.
-    pub(crate) async fn call_tool(
-        &self,
-        name: &str,
-        arguments: Option<JsonObject>,
-        token: Option<AccessToken>,
-        request: Option<RequestContext<RoleServer>>,
-    ) -> Result<CallToolResult, ErrorData> {
-        self.call_tool_in(name, arguments, token, request, None)
-            .await
-    }
-
     /// Whether calls of `name` need rmcp's request context (the tool takes
     /// a `ToolContext`); `false` for a tool not served.
     pub(crate) fn tool_needs_request(&self, name: &str) -> bool {
@@ -257,21 +244,21 @@ impl Catalog {
             .is_some_and(|(_, def)| def.needs_request)
     }
 
-    /// `call_tool`, with the HTTP request's audit id given when there is no
-    /// rmcp request context to read it from.
-    pub(crate) async fn call_tool_in(
+    /// Calls the tool `name` as a caller holding `token` would (scope check
+    /// included), without an rmcp request context: in process, or on the
+    /// direct path, which gives the HTTP request's audit id.
+    pub(crate) async fn call_tool(
         &self,
         name: &str,
         arguments: Option<JsonObject>,
         token: Option<AccessToken>,
-        request: Option<RequestContext<RoleServer>>,
-        request_id: Option<crate::audit::RequestId>,
+        audit_id: Option<crate::audit::RequestId>,
     ) -> Result<CallToolResult, ErrorData> {
         let Some((listed, &def)) = self.tools.get(name) else {
             return Err(tool::unknown_tool(name));
         };
-        let mut cx = CallContext::new(def.name, arguments, token, self.shared.clone(), request);
-        cx.request_id = cx.request_id.or(request_id);
+        let mut cx = CallContext::new(def.name, arguments, token, self.shared.clone(), None);
+        cx.request_id = audit_id;
         cx.read_only = is_read_only(listed);
         tool::run(def, cx).await
     }

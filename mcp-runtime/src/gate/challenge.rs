@@ -9,7 +9,7 @@ use axum::{
 use crate::{
     catalog::{scopes::is_scope_token, vocabulary::Vocabulary},
     error::Error,
-    reply::json_error,
+    reply::{json_error, json_error_body},
 };
 
 /// What every challenge of this server names: where its protected resource
@@ -35,16 +35,8 @@ impl Challenge {
             first_contact: first_contact.join(" "),
             no_token: None,
         };
-        let built = challenge.refuse(StatusCode::UNAUTHORIZED, None, ("invalid_token", NO_TOKEN));
-        challenge.no_token = built
-            .headers()
-            .get(header::WWW_AUTHENTICATE)
-            .cloned()
-            .map(|value| {
-                let body =
-                    serde_json::json!({ "error": "invalid_token", "error_description": NO_TOKEN });
-                (value, body.to_string().into())
-            });
+        challenge.no_token = challenge_value(&challenge.params(None))
+            .map(|value| (value, json_error_body("invalid_token", NO_TOKEN).into()));
         challenge
     }
 
@@ -72,16 +64,21 @@ impl Challenge {
         error: Option<(&str, &str)>,
         body: (&str, &str),
     ) -> Response {
+        with_challenge(json_error(status, body.0, body.1), &self.params(error))
+    }
+
+    /// The 401's challenge parameters, with `error` when there is one.
+    fn params<'a>(&'a self, error: Option<(&'a str, &'a str)>) -> Vec<(&'a str, &'a str)> {
         let mut params = Vec::with_capacity(4);
         if let Some((code, description)) = error {
             params.push(("error", code));
             params.push(("error_description", description));
         }
-        params.push(("resource_metadata", &self.resource_metadata));
+        params.push(("resource_metadata", self.resource_metadata.as_str()));
         if !self.first_contact.is_empty() {
-            params.push(("scope", &self.first_contact));
+            params.push(("scope", self.first_contact.as_str()));
         }
-        with_challenge(json_error(status, body.0, body.1), &params)
+        params
     }
 
     /// 403 `insufficient_scope`, naming the scopes to ask for.
@@ -133,6 +130,14 @@ pub(crate) fn check_scopes(
 
 /// `response` with `WWW-Authenticate: Bearer k="v", …`.
 fn with_challenge(mut response: Response, params: &[(&str, &str)]) -> Response {
+    if let Some(v) = challenge_value(params) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    response
+}
+
+/// `Bearer k="v", …`, or `None` if it is not a valid header value.
+fn challenge_value(params: &[(&str, &str)]) -> Option<HeaderValue> {
     let mut value = String::with_capacity(
         "Bearer ".len()
             + params
@@ -150,10 +155,7 @@ fn with_challenge(mut response: Response, params: &[(&str, &str)]) -> Response {
         push_quoted(&mut value, v);
         value.push('"');
     }
-    if let Ok(v) = HeaderValue::try_from(value) {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-    }
-    response
+    HeaderValue::try_from(value).ok()
 }
 
 /// Appends `s` escaped for an RFC 9110 quoted-string (control characters

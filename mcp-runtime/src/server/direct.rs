@@ -247,7 +247,7 @@ async fn answer(
     let (id, result): (RequestId, Result<ServerResult, ErrorData>) = match message {
         Message::Call { id, params } => {
             let called = catalog
-                .call_tool_in(&params.name, params.arguments, token, None, audit_id)
+                .call_tool(&params.name, params.arguments, token, audit_id)
                 .await
                 .map(ServerResult::CallToolResult);
             (id, called)
