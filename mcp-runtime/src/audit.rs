@@ -41,6 +41,13 @@ impl RequestId {
     }
 }
 
+impl std::fmt::Display for RequestId {
+    /// Sixteen hex digits.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
 /// What a decision was about.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Subject<'a> {
@@ -64,7 +71,8 @@ impl Decision<'_> {
     /// Logs the decision on [`TARGET`].
     pub(crate) fn emit(&self) {
         let missing = self.missing.join(" ");
-        let request_id = self.request.map(|r| format!("{:016x}", r.0));
+        // Written by the subscriber, if one records the event.
+        let request_id = self.request.map(tracing::field::display);
         let (subject, client_id, issuer) = match self.token {
             Some(t) => (Some(t.subject()), t.client_id(), t.issuer()),
             None => (None, None, None),
@@ -83,7 +91,7 @@ impl Decision<'_> {
                     client_id,
                     issuer,
                     missing_scopes = (!missing.is_empty()).then_some(missing.as_str()),
-                    request_id = request_id.as_deref(),
+                    request_id,
                     "authorisation decision"
                 )
             };

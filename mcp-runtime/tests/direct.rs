@@ -71,7 +71,9 @@ fn d_context(ctx: ToolContext) -> String {
     format!("{:?}", ctx.request_id())
 }
 
-fn server(direct: bool) -> McpServer {
+/// `json`: answers in JSON when it can (the default), or always as an SSE
+/// stream.
+fn server(direct: bool, json: bool) -> McpServer {
     let verifier = StaticTokenVerifier::new()
         .with_token(
             "writer",
@@ -91,6 +93,7 @@ fn server(direct: bool) -> McpServer {
         .auth(verifier)
         .authorization_server("https://auth.example.com")
         .direct_dispatch(direct)
+        .json_response(json)
         .build()
         .unwrap()
 }
@@ -417,34 +420,42 @@ async fn send(app: axum::Router, case: &Case) -> (u16, Vec<Option<String>>, Valu
     let request = request.body(Body::from(case.body.clone())).unwrap();
     let response = app.oneshot(request).await.unwrap();
     let status = response.status().as_u16();
-    let headers = ["content-type", "www-authenticate", "connection"]
-        .iter()
-        .map(|h| {
-            response
-                .headers()
-                .get(*h)
-                .map(|v| v.to_str().unwrap().to_owned())
-        })
-        .collect();
+    let headers = [
+        "content-type",
+        "www-authenticate",
+        "connection",
+        "cache-control",
+        "x-accel-buffering",
+    ]
+    .iter()
+    .map(|h| {
+        response
+            .headers()
+            .get(*h)
+            .map(|v| v.to_str().unwrap().to_owned())
+    })
+    .collect();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     let body = serde_json::from_slice(&bytes)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
     (status, headers, body)
 }
 
-#[tokio::test]
-async fn both_paths_answer_every_request_alike() {
-    let (direct, rmcp) = (server(true), server(false));
+/// Sends every case to a server with the direct path and one without,
+/// answering in JSON or as SSE streams, and compares.
+async fn both_paths_alike(json: bool) {
+    let (direct, rmcp) = (server(true, json), server(false, json));
+    let mode = if json { "JSON" } else { "SSE" };
     for case in cases() {
         let before = direct.direct_answered();
         let ours = send(direct.clone().into_router(), &case).await;
         let theirs = send(rmcp.clone().into_router(), &case).await;
-        assert_eq!(ours, theirs, "{}: the two paths differ", case.name);
+        assert_eq!(ours, theirs, "{} ({mode}): the two paths differ", case.name);
         let took = direct.direct_answered() > before;
         assert_eq!(
             took,
             case.direct,
-            "{}: the direct path {} it",
+            "{} ({mode}): the direct path {} it",
             case.name,
             if took { "answered" } else { "declined" }
         );
@@ -457,20 +468,37 @@ async fn both_paths_answer_every_request_alike() {
 }
 
 #[tokio::test]
-async fn the_direct_path_is_off_with_sse_responses() {
-    let server = McpServer::builder()
-        .tool::<d_echo>()
-        .json_response(false)
-        .build()
-        .unwrap();
+async fn both_paths_answer_every_request_alike() {
+    both_paths_alike(true).await;
+}
+
+#[tokio::test]
+async fn both_paths_answer_every_request_alike_as_sse_streams() {
+    both_paths_alike(false).await;
+}
+
+#[tokio::test]
+async fn as_sse_the_direct_path_answers_with_one_event() {
+    let server = server(true, false);
     let case = Case {
         name: "call",
-        headers: vec![JSON, ACCEPT, V2025],
+        headers: vec![JSON, ACCEPT, V2025, WRITER],
         body: call(json!(1), "d_echo", json!({"text": "hi"})),
-        direct: false,
+        direct: true,
     };
-    let (status, headers, _) = send(server.clone().into_router(), &case).await;
+    let (status, headers, body) = send(server.clone().into_router(), &case).await;
     assert_eq!(status, 200);
     assert_eq!(headers[0].as_deref(), Some("text/event-stream"));
-    assert_eq!(server.direct_answered(), 0);
+    assert_eq!(headers[3].as_deref(), Some("no-cache"));
+    let Value::String(event) = body else {
+        panic!("an event stream, not JSON: {body}")
+    };
+    let data = event
+        .strip_prefix("data: ")
+        .and_then(|e| e.strip_suffix("\n\n"))
+        .unwrap_or_else(|| panic!("one `data:` event: {event:?}"));
+    let message: Value = serde_json::from_str(data).unwrap();
+    assert_eq!(message["id"], 1);
+    assert_eq!(message["result"]["content"][0]["text"], "hi");
+    assert_eq!(server.direct_answered(), 1);
 }

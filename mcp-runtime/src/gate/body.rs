@@ -2,40 +2,148 @@
 //! stall timeout, and kept so a refusal by the transport can say exactly
 //! what was wrong with it.
 
+use std::{
+    task::{Context, Poll, Waker},
+    time::Duration,
+};
+
+use axum::body::HttpBody as _;
 use axum::{
     body::{Body, Bytes},
     extract::Request,
     http::{HeaderValue, StatusCode, header},
     response::Response,
 };
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use bytes::BytesMut;
+use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
-/// `request` with its body read into memory, and the bytes; `Err` is the
-/// answer when the body is too large (413) or stalls or breaks off (408).
-/// Either way the connection is closed: the rest of the body is unread.
+/// The body the gate has read, in the request's extensions: what comes
+/// after the gate reads it from there without polling the body again.
+#[derive(Clone)]
+pub(crate) struct Buffered(pub(crate) Bytes);
+
+/// `request` with its body read into memory (also in its extensions, as
+/// [`Buffered`]), and the bytes; `Err` is the answer when the body is too
+/// large (413), or stalls for longer than `stall` between two chunks or
+/// breaks off (408). Either way the connection is closed: the rest of the
+/// body is unread.
 pub(crate) async fn buffer(
     request: Request,
     max_bytes: usize,
+    stall: Option<Duration>,
 ) -> Result<(Request, Bytes), Response> {
-    let (parts, body) = request.into_parts();
-    match Limited::new(body, max_bytes).collect().await {
-        Ok(collected) => {
-            let bytes = collected.to_bytes();
+    let (mut parts, body) = request.into_parts();
+    match read(body, max_bytes, stall).await {
+        Ok(bytes) => {
+            parts.extensions.insert(Buffered(bytes.clone()));
             Ok((Request::from_parts(parts, Body::from(bytes.clone())), bytes))
         }
-        Err(e) if e.is::<LengthLimitError>() => Err(closing(
+        Err(NotRead::TooLarge) => Err(closing(
             StatusCode::PAYLOAD_TOO_LARGE,
             &format!("Request body too large: the limit is {max_bytes} bytes"),
         )),
-        Err(e) => {
-            tracing::info!(error = %e, "request body not received");
+        Err(NotRead::Stalled(why)) => {
+            tracing::info!(error = %why, "request body not received");
             Err(closing(
                 StatusCode::REQUEST_TIMEOUT,
                 "The request body was not received in time",
             ))
         }
     }
+}
+
+/// Reads and drops `body`: whether all of it came, at most `limit` bytes
+/// within `time`. A body that has already arrived takes no timer.
+pub(crate) async fn drain(body: Body, limit: usize, time: Duration) -> bool {
+    let mut body = std::pin::pin!(body);
+    let mut length = 0usize;
+    let deadline = tokio::time::Instant::now() + time;
+    loop {
+        let ready = {
+            let mut cx = Context::from_waker(Waker::noop());
+            body.as_mut().poll_frame(&mut cx)
+        };
+        let frame = match ready {
+            Poll::Ready(frame) => frame,
+            Poll::Pending => match tokio::time::timeout_at(deadline, body.frame()).await {
+                Ok(frame) => frame,
+                Err(_) => return false,
+            },
+        };
+        match frame {
+            None => return true,
+            Some(Err(_)) => return false,
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    length += data.len();
+                    if length > limit {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Why a body was not read.
+enum NotRead {
+    TooLarge,
+    /// It stalled, or broke off.
+    Stalled(String),
+}
+
+/// The whole of `body`, at most `max_bytes` of it, each chunk within
+/// `stall`. A body that came in one chunk (a small one usually has arrived
+/// with the headers) is not copied, and a chunk already there is taken
+/// without a timer.
+async fn read(body: Body, max_bytes: usize, stall: Option<Duration>) -> Result<Bytes, NotRead> {
+    let mut body = std::pin::pin!(body);
+    let mut first: Option<Bytes> = None;
+    let mut rest: Option<BytesMut> = None;
+    let mut length = 0usize;
+    loop {
+        let ready = {
+            let mut cx = Context::from_waker(Waker::noop());
+            body.as_mut().poll_frame(&mut cx)
+        };
+        let frame = match ready {
+            Poll::Ready(frame) => frame,
+            Poll::Pending => match stall {
+                Some(stall) => tokio::time::timeout(stall, body.frame())
+                    .await
+                    .map_err(|_| NotRead::Stalled(format!("no data for {stall:?}")))?,
+                None => body.frame().await,
+            },
+        };
+        let data = match frame {
+            None => break,
+            Some(Err(e)) => return Err(NotRead::Stalled(e.to_string())),
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => data,
+                Err(_) => continue,
+            },
+        };
+        length += data.len();
+        if length > max_bytes {
+            return Err(NotRead::TooLarge);
+        }
+        match (&first, &mut rest) {
+            (None, _) => first = Some(data),
+            (Some(first), None) => {
+                let mut joined = BytesMut::with_capacity(length.max(2 * first.len()));
+                joined.extend_from_slice(first);
+                joined.extend_from_slice(&data);
+                rest = Some(joined);
+            }
+            (Some(_), Some(joined)) => joined.extend_from_slice(&data),
+        }
+    }
+    Ok(match (first, rest) {
+        (_, Some(joined)) => joined.freeze(),
+        (Some(first), None) => first,
+        (None, None) => Bytes::new(),
+    })
 }
 
 /// A JSON-RPC error with no id, with `Connection: close`.

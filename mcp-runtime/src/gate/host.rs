@@ -50,10 +50,10 @@ impl Hosts {
     /// Whether `host` (a `Host` header's value) names this server.
     fn allows(&self, host: &str) -> Option<bool> {
         let authority = Authority::try_from(host).ok()?;
-        let name = bare(authority.host()).to_ascii_lowercase();
+        let name = bare(authority.host());
         let port = authority.port_u16();
         Some(self.parsed.iter().any(|(allowed, allowed_port)| {
-            *allowed == name && allowed_port.is_none_or(|p| Some(p) == port)
+            allowed.eq_ignore_ascii_case(name) && allowed_port.is_none_or(|p| Some(p) == port)
         }))
     }
 

@@ -5,13 +5,10 @@
 use std::{sync::Arc, time::Duration};
 
 use axum::{
-    body::Body,
-    extract::Request,
     http::{HeaderValue, StatusCode, header},
     response::Response,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tower_http::timeout::TimeoutBody;
 
 use crate::reply::json_error;
 
@@ -43,12 +40,9 @@ impl Limits {
         place
     }
 
-    /// `request` with its body bounded in time.
-    pub(crate) fn bound(&self, request: Request) -> Request {
-        match self.body_timeout {
-            Some(timeout) => request.map(|body| Body::new(TimeoutBody::new(timeout, body))),
-            None => request,
-        }
+    /// How long a request body may stall between two of its chunks.
+    pub(crate) fn body_timeout(&self) -> Option<Duration> {
+        self.body_timeout
     }
 }
 

@@ -48,6 +48,7 @@ use crate::{
     reply::Document,
 };
 use bearer::Bearer;
+pub(crate) use body::Buffered;
 use challenge::Challenge;
 pub(crate) use challenge::check_scopes;
 use host::Hosts;
@@ -265,11 +266,12 @@ where
             let Some(_in_flight) = gate.limits.enter() else {
                 return Ok(drained(request, limits::busy()).await);
             };
-            let request = match gate.admit(gate.limits.bound(request)).await {
+            let request = match gate.admit(request).await {
                 Ok(request) => request,
                 Err(refused) => return Ok(refused),
             };
-            let (request, bytes) = match body::buffer(request, gate.max_body_bytes).await {
+            let read = body::buffer(request, gate.max_body_bytes, gate.limits.body_timeout());
+            let (request, bytes) = match read.await {
                 Ok(read) => read,
                 Err(refused) => return Ok(refused),
             };
@@ -306,8 +308,8 @@ fn audit_refusal(request: &Request, reason: &'static str, detail: Option<&str>) 
 async fn drained(request: Request, mut response: Response) -> Response {
     const DRAIN_LIMIT: usize = 64 * 1024;
     const DRAIN_TIME: Duration = Duration::from_secs(2);
-    let read = axum::body::to_bytes(request.into_body(), DRAIN_LIMIT);
-    if !matches!(tokio::time::timeout(DRAIN_TIME, read).await, Ok(Ok(_))) {
+    let arrived = body::drain(request.into_body(), DRAIN_LIMIT, DRAIN_TIME).await;
+    if !arrived {
         response
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -704,12 +704,13 @@ impl McpServerBuilder {
         self
     }
 
-    /// Answer the common stateless JSON requests (`tools/call`,
-    /// `tools/list`, `ping` at protocol versions before `2026-07-28`, with
-    /// no `_meta`) straight from the tools, without rmcp's per-request
-    /// service (default), or send every request through rmcp's transport
-    /// (`false`). The answers are the same either way; the direct path
-    /// costs less CPU per request.
+    /// Answer the common stateless requests (`tools/call`, `tools/list`,
+    /// `ping` at protocol versions before `2026-07-28`, with no `_meta`)
+    /// straight from the tools, without rmcp's per-request service
+    /// (default), or send every request through rmcp's transport (`false`).
+    /// The answers are the same either way, JSON or SSE (see
+    /// [`json_response`](Self::json_response)); the direct path costs less
+    /// CPU per request.
     pub fn direct_dispatch(mut self, on: bool) -> Self {
         self.direct = on;
         self
@@ -929,7 +930,7 @@ impl McpServerBuilder {
                 base_url,
                 bind,
                 json_response: self.json_response,
-                direct: self.direct && self.json_response,
+                direct: self.direct,
                 direct_answered: Arc::default(),
                 routes: self.routes,
                 any_origin,

@@ -1,16 +1,15 @@
-//! The direct path: the stateless JSON requests that need nothing of rmcp's
+//! The direct path: the stateless requests that need nothing of rmcp's
 //! per-request machinery, answered from the catalog.
 //!
 //! For every POST, rmcp's stateless transport builds a service, spawns a
 //! task, creates channels, runs a service loop and tears it down, to answer
-//! one message. A `tools/call`, `tools/list` or `ping` that asks for a JSON
-//! answer needs none of that: this path parses the message once, calls the
+//! one message. A plain `tools/call`, `tools/list` or `ping` needs none of
+//! that: this path parses the message once, calls the
 //! catalog and writes the answer as rmcp would. Anything else goes to the
 //! transport untouched, with the body it came with.
 //!
 //! A request takes this path only when rmcp would take it through the same
 //! steps to the same answer:
-//! - the server answers in JSON (not SSE streams);
 //! - `Accept` names both `application/json` and `text/event-stream`, and
 //!   `Content-Type` is `application/json` (otherwise rmcp's 406 and 415);
 //! - `MCP-Protocol-Version` names a version rmcp knows and is older than
@@ -26,8 +25,12 @@
 //! The answer is rmcp's: the same result types, the same adjustments for
 //! peers older than `2026-07-28` (no `resultType`, object-only structured
 //! output), the same JSON-RPC error objects, `200` with
-//! `Content-Type: application/json`. `tests/direct.rs` sends the same
-//! requests down both paths and compares the answers.
+//! `Content-Type: application/json`, or, on a server that answers with SSE
+//! streams (`json_response(false)`), the same headers and the one event
+//! rmcp's stream would carry (`data: ` and the message). The SSE answer is
+//! sent whole, with a length, where rmcp streams it in chunks: the client
+//! reads the same bytes. `tests/direct.rs` sends the same requests down
+//! both paths, in both modes, and compares the answers.
 
 use std::{
     convert::Infallible,
@@ -41,7 +44,7 @@ use std::{
 use axum::{
     body::Body,
     extract::Request,
-    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
     response::Response,
 };
 use rmcp::model::{
@@ -51,24 +54,44 @@ use rmcp::model::{
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::{audit::RequestId as AuditId, catalog::Catalog, future::BoxFuture, token::AccessToken};
+use crate::{
+    audit::RequestId as AuditId, catalog::Catalog, future::BoxFuture, gate::Buffered,
+    token::AccessToken,
+};
 
-/// The transport, with the direct path in front of it.
+/// The transport, with the direct path in front of it. Cheap to clone: the
+/// transport is cloned only for the requests it answers.
 #[derive(Clone)]
-pub(crate) struct Direct<T> {
+pub(crate) struct Direct<T>(Arc<Shared<T>>);
+
+struct Shared<T> {
     catalog: Arc<Catalog>,
     transport: T,
     answered: Arc<AtomicU64>,
+    /// Off: every request goes to the transport.
+    on: bool,
+    /// Answers as SSE streams (the server's `json_response(false)`).
+    sse: bool,
 }
 
 impl<T> Direct<T> {
-    /// `answered` counts the requests this path answers.
-    pub(crate) fn new(catalog: Arc<Catalog>, transport: T, answered: Arc<AtomicU64>) -> Self {
-        Self {
+    /// `answered` counts the requests this path answers; when `on` is
+    /// false, the transport answers them all. `sse`: the transport answers
+    /// requests with SSE streams, and so does this path.
+    pub(crate) fn new(
+        catalog: Arc<Catalog>,
+        transport: T,
+        answered: Arc<AtomicU64>,
+        on: bool,
+        sse: bool,
+    ) -> Self {
+        Self(Arc::new(Shared {
             catalog,
             transport,
             answered,
-        }
+            on,
+            sse,
+        }))
     }
 }
 
@@ -91,44 +114,37 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let mut transport = self.transport.clone();
-        if !eligible(request.method(), request.headers()) {
+        let shared = &self.0;
+        // The gate has read the body: its bytes are in the extensions.
+        let message = (shared.on && eligible(request.method(), request.headers()))
+            .then(|| request.extensions().get::<Buffered>())
+            .flatten()
+            .and_then(|body| parse(&body.0))
+            .filter(|m| direct_call(&shared.catalog, m));
+        let Some(message) = message else {
+            let mut transport = shared.transport.clone();
             return Box::pin(async move {
                 let Ok(response) = transport.call(request).await;
                 Ok(response.map(Body::new))
             });
-        }
-        let catalog = self.catalog.clone();
-        let answered = self.answered.clone();
-        Box::pin(async move {
-            // The gate has read the body already: this is a copy in memory.
-            let (parts, body) = request.into_parts();
-            let bytes = axum::body::to_bytes(body, usize::MAX)
-                .await
-                .unwrap_or_default();
-            let message = match parse(&bytes).filter(|m| direct_call(&catalog, m)) {
-                Some(message) => message,
-                None => {
-                    let request = Request::from_parts(parts, Body::from(bytes));
-                    let Ok(response) = transport.call(request).await;
-                    return Ok(response.map(Body::new));
-                }
-            };
-            let token = parts.extensions.get::<AccessToken>().cloned();
-            let audit_id = parts.extensions.get::<AuditId>().copied();
-            answered.fetch_add(1, Ordering::Relaxed);
-            Ok(answer(&catalog, message, token, audit_id).await)
-        })
+        };
+        let mut extensions = request.into_parts().0.extensions;
+        let token = extensions.remove::<AccessToken>();
+        let audit_id = extensions.get::<AuditId>().copied();
+        shared.answered.fetch_add(1, Ordering::Relaxed);
+        let (catalog, sse) = (shared.catalog.clone(), shared.sse);
+        Box::pin(async move { Ok(answer(&catalog, message, token, audit_id, sse).await) })
     }
 }
+
+/// The `MCP-Protocol-Version` header.
+static PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 
 /// The method, headers and server setting that allow the direct path.
 fn eligible(method: &Method, headers: &HeaderMap) -> bool {
     method == Method::POST
-        && accepts_json_and_sse(headers)
-        && content_type_is_json(headers)
         && headers
-            .get("mcp-protocol-version")
+            .get(&PROTOCOL_VERSION)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| {
                 v < ProtocolVersion::V_2026_07_28.as_str()
@@ -136,11 +152,23 @@ fn eligible(method: &Method, headers: &HeaderMap) -> bool {
                         .iter()
                         .any(|k| k.as_str() == v)
             })
+        && content_type_is_json(headers)
+        && accepts_json_and_sse(headers)
 }
 
 /// `Accept` names both media types (each value may list several, with
 /// parameters), as rmcp requires.
 fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
+    // What clients send, first.
+    let mut values = headers.get_all(header::ACCEPT).iter();
+    if let (Some(only), None) = (values.next(), values.next())
+        && matches!(
+            only.as_bytes(),
+            b"application/json, text/event-stream" | b"text/event-stream, application/json"
+        )
+    {
+        return true;
+    }
     let (mut json, mut sse) = (false, false);
     for value in headers.get_all(header::ACCEPT) {
         let Ok(value) = value.to_str() else { continue };
@@ -237,12 +265,14 @@ fn direct_call(catalog: &Catalog, message: &Message) -> bool {
     }
 }
 
-/// The JSON-RPC answer to `request`, as rmcp's transport writes it.
+/// The JSON-RPC answer to `request`, as rmcp's transport writes it: a JSON
+/// body, or with `sse` an event stream of that one message.
 async fn answer(
     catalog: &Catalog,
     message: Message,
     token: Option<AccessToken>,
     audit_id: Option<AuditId>,
+    sse: bool,
 ) -> Response {
     let (id, result): (RequestId, Result<ServerResult, ErrorData>) = match message {
         Message::Call { id, params } => {
@@ -268,21 +298,46 @@ async fn answer(
         }
         Err(error) => ServerJsonRpcMessage::error(error, Some(id)),
     };
-    match serde_json::to_vec(&message) {
-        Ok(body) => Response::builder()
-            .status(StatusCode::OK)
-            .header(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )
-            .body(Body::from(body))
-            .expect("a valid response"),
+    let written = if sse {
+        sse_event(&message)
+    } else {
+        serde_json::to_vec(&message)
+    };
+    let body = match written {
+        Ok(body) => body,
         Err(e) => {
             tracing::error!(error = %e, "the answer could not be serialised");
-            Response::builder()
+            return Response::builder()
                 .status(StatusCode::INTERNAL_SERVER_ERROR)
                 .body(Body::empty())
-                .expect("a valid response")
+                .expect("a valid response");
         }
-    }
+    };
+    let response = Response::builder().status(StatusCode::OK);
+    let response = if sse {
+        // rmcp's event stream headers; the stream is this one event.
+        response
+            .header(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream"),
+            )
+            .header(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))
+            .header("x-accel-buffering", HeaderValue::from_static("no"))
+    } else {
+        response.header(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )
+    };
+    response.body(Body::from(body)).expect("a valid response")
+}
+
+/// `message` as one server-sent event, as rmcp frames it: `data: `, the
+/// message on one line (JSON has no raw line breaks), a blank line.
+fn sse_event(message: &ServerJsonRpcMessage) -> serde_json::Result<Vec<u8>> {
+    let mut event = Vec::with_capacity(256);
+    event.extend_from_slice(b"data: ");
+    serde_json::to_writer(&mut event, message)?;
+    event.extend_from_slice(b"\n\n");
+    Ok(event)
 }

@@ -2,16 +2,66 @@
 //! handler), `/health`, the protected resource metadata, and the routes
 //! added on the builder; all of it behind the site policy.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    convert::Infallible,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
 
-use axum::Router;
+use axum::{Router, extract::Request, response::Response};
 use rmcp::transport::streamable_http_server::{
     StreamableHttpServerConfig, StreamableHttpService, session::never::NeverSessionManager,
 };
 use tokio_util::sync::CancellationToken;
+use tower::{Layer, Service, ServiceExt};
+use tower_http::cors::Cors;
 
 use super::{McpServer, direct::Direct, handler::Handler};
-use crate::{gate::public_cors, reply::Document};
+use crate::{
+    future::BoxFuture,
+    gate::{Guarded, public_cors},
+    reply::Document,
+};
+
+/// rmcp's stateless transport over the handler.
+pub(crate) type Transport = StreamableHttpService<Handler, NeverSessionManager>;
+
+/// The app the server's loop serves. When nothing was layered on the
+/// router, a request for the endpoint's path goes straight to the
+/// endpoint's service (CORS, the gate, the direct path, the transport), the
+/// very service the router holds at that path, without routing; any other
+/// request goes to the router. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Endpoint(Arc<Split>);
+
+/// The endpoint's own service, with CORS.
+type EndpointService = Cors<Guarded<Direct<Transport>>>;
+
+struct Split {
+    /// The endpoint's path and service, unless the router was layered.
+    mcp: Option<(Box<str>, EndpointService)>,
+    rest: Router,
+}
+
+impl Service<Request> for Endpoint {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        match &self.0.mcp {
+            Some((path, mcp)) if request.uri().path() == &**path => {
+                Box::pin(mcp.clone().oneshot(request))
+            }
+            _ => Box::pin(self.0.rest.clone().oneshot(request)),
+        }
+    }
+}
 
 impl McpServer {
     /// The whole app as an axum `Router`, to merge into your own app and
@@ -58,16 +108,45 @@ impl McpServer {
     /// the whole app it serves); `/mcp` event streams end when `shutdown`
     /// is cancelled.
     pub(crate) fn app(&self, shutdown: CancellationToken) -> Router {
-        let endpoint = &self.served.endpoint;
-        let transport = self.transport(shutdown);
-        let mut app = if self.served.direct {
-            let answered = self.served.direct_answered.clone();
-            let direct = Direct::new(self.catalog.clone(), transport, answered);
-            Router::new().route_service(endpoint.path(), self.gate.guard(direct))
-        } else {
-            Router::new().route_service(endpoint.path(), self.gate.guard(transport))
-        };
-        app = app
+        self.app_around(self.guarded(shutdown))
+    }
+
+    /// The app, with `/mcp` also answered without the router: what the
+    /// server's loop serves when nothing was layered on the app.
+    /// `extend`, when given, is applied to the router, which then answers
+    /// every request (see [`Endpoint`]).
+    pub(crate) fn split_app(
+        &self,
+        shutdown: CancellationToken,
+        extend: impl FnOnce(Router) -> Router,
+        layered: bool,
+    ) -> Endpoint {
+        let guarded = self.guarded(shutdown);
+        let path = self.served.endpoint.path().into();
+        let mcp = (!layered).then(|| (path, self.gate.cors().layer(guarded.clone())));
+        Endpoint(Arc::new(Split {
+            mcp,
+            rest: extend(self.app_around(guarded)),
+        }))
+    }
+
+    /// The endpoint's own service: the gate, then the direct path (when it
+    /// is on), then rmcp's transport.
+    fn guarded(&self, shutdown: CancellationToken) -> Guarded<Direct<Transport>> {
+        let direct = Direct::new(
+            self.catalog.clone(),
+            self.transport(shutdown),
+            self.served.direct_answered.clone(),
+            self.served.direct,
+            !self.served.json_response,
+        );
+        self.gate.guard(direct)
+    }
+
+    /// The app with `guarded` at the endpoint.
+    fn app_around(&self, guarded: Guarded<Direct<Transport>>) -> Router {
+        let mut app = Router::new()
+            .route_service(self.served.endpoint.path(), guarded)
             .layer(self.gate.cors())
             .route("/health", Document::new(r#"{"status":"ok"}"#).route());
         if let Some(routes) = self.served.routes.clone() {
@@ -80,10 +159,7 @@ impl McpServer {
     }
 
     /// rmcp's stateless Streamable HTTP transport over the handler.
-    pub(crate) fn transport(
-        &self,
-        shutdown: CancellationToken,
-    ) -> StreamableHttpService<Handler, NeverSessionManager> {
+    pub(crate) fn transport(&self, shutdown: CancellationToken) -> Transport {
         let config = StreamableHttpServerConfig::default()
             .with_legacy_session_mode(false)
             .with_json_response(self.served.json_response)

@@ -21,7 +21,7 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 use tower::Layer;
 
-use super::McpServer;
+use super::{McpServer, router::Endpoint};
 use crate::{error::Error, gate::SitePolicy};
 
 /// Default time a connection may take to send a request's headers, counted
@@ -36,7 +36,17 @@ pub(crate) const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 const CLOSE_TIME: Duration = Duration::from_secs(1);
 
 /// What the server's loop serves: the app behind the site policy.
-type Site = <SitePolicy as Layer<Router>>::Service;
+type Site = <SitePolicy as Layer<Endpoint>>::Service;
+
+/// What the caller of the loop did to the app.
+enum Extend<F> {
+    /// Nothing.
+    Nothing,
+    /// A fallback for the requests the app does not route.
+    Fallback(Router),
+    /// Anything, layers included.
+    Wrap(F),
+}
 
 impl McpServer {
     /// Binds [`bind_addr`](Self::bind_addr) and serves until Ctrl-C or SIGTERM.
@@ -69,8 +79,12 @@ impl McpServer {
     /// ```
     pub async fn serve_with(self, app: Router) -> Result<(), Error> {
         let listener = TcpListener::bind(self.bind_addr()).await?;
-        self.serve_on_with(listener, shutdown_signal(), |mcp| mcp.fallback_service(app))
-            .await
+        self.serve_extended(
+            listener,
+            shutdown_signal(),
+            Extend::<fn(Router) -> Router>::Fallback(app),
+        )
+        .await
     }
 
     /// Serves on `listener` until `shutdown` completes, then stops accepting,
@@ -81,7 +95,8 @@ impl McpServer {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
-        self.serve_on_with(listener, shutdown, |app| app).await
+        self.serve_extended(listener, shutdown, Extend::<fn(Router) -> Router>::Nothing)
+            .await
     }
 
     /// Like [`serve_on`](Self::serve_on), with the app passed through `wrap`
@@ -128,6 +143,16 @@ impl McpServer {
         shutdown: impl Future<Output = ()> + Send + 'static,
         wrap: impl FnOnce(Router) -> Router,
     ) -> Result<(), Error> {
+        self.serve_extended(listener, shutdown, Extend::Wrap(wrap))
+            .await
+    }
+
+    async fn serve_extended(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        extend: Extend<impl FnOnce(Router) -> Router>,
+    ) -> Result<(), Error> {
         let addr = listener.local_addr()?;
         if self.served.loopback_only && !addr.ip().is_loopback() {
             return Err(Error::config(
@@ -139,7 +164,14 @@ impl McpServer {
             ));
         }
         let cancel = CancellationToken::new();
-        let site = self.served.policy.layer(wrap(self.app(cancel.clone())));
+        let app = match extend {
+            Extend::Nothing => self.split_app(cancel.clone(), |app| app, false),
+            Extend::Fallback(app) => {
+                self.split_app(cancel.clone(), |mcp| mcp.fallback_service(app), false)
+            }
+            Extend::Wrap(wrap) => self.split_app(cancel.clone(), wrap, true),
+        };
+        let site = self.served.policy.layer(app);
         tracing::info!(%addr, endpoint = %self.endpoint(), tools = self.tools().len(), "MCP server listening");
         let connections = self.accept(listener, shutdown, site).await;
         tracing::info!("shutting down");
