@@ -2,7 +2,8 @@
 //! with a hand-written `echo` tool and no authentication, behind `axum::serve`
 //! with TCP_NODELAY.
 //!
-//! `bench-rmcp PORT`
+//! `bench-rmcp PORT`; `SSE=1` answers as SSE streams, `TOOLS=N` lists `N`
+//! tools (`echo` and `N - 1` like it, which echo too).
 
 use std::sync::Arc;
 
@@ -21,7 +22,7 @@ use rmcp::{
 use serde_json::json;
 
 #[derive(Clone)]
-struct Echo(Arc<Tool>);
+struct Echo(Arc<Vec<Tool>>);
 
 impl ServerHandler for Echo {
     fn get_info(&self) -> ServerConfig {
@@ -33,7 +34,7 @@ impl ServerHandler for Echo {
         _: Option<PaginatedRequestParams>,
         _: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(vec![(*self.0).clone()]))
+        Ok(ListToolsResult::with_all_items((*self.0).clone()))
     }
 
     async fn call_tool(
@@ -62,13 +63,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let serde_json::Value::Object(schema) = schema else {
         unreachable!()
     };
-    let tool = Arc::new(Tool::new("echo", "Echoes text back.", Arc::new(schema)));
+    let sse = std::env::var("SSE").is_ok_and(|v| v == "1");
+    let n: usize = std::env::var("TOOLS").map_or(Ok(1), |v| v.parse())?;
+    let schema = Arc::new(schema);
+    let tools: Vec<Tool> = (0..n.max(1))
+        .map(|i| {
+            let name = if i == 0 {
+                "echo".to_owned()
+            } else {
+                format!("tool_{i:04}")
+            };
+            Tool::new(name, "Echoes text back.", schema.clone())
+        })
+        .collect();
+    let tools = Arc::new(tools);
     let service = StreamableHttpService::new(
-        move || Ok(Echo(tool.clone())),
+        move || Ok(Echo(tools.clone())),
         Arc::new(NeverSessionManager::default()),
         StreamableHttpServerConfig::default()
             .with_legacy_session_mode(false)
-            .with_json_response(true),
+            .with_json_response(!sse),
     );
     let app = axum::Router::new().route_service("/mcp", service);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
