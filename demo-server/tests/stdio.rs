@@ -5,8 +5,8 @@
 mod common;
 
 use std::{
-    io::{BufRead, BufReader, Write},
-    process::{Child, ChildStdin, ChildStdout, Stdio},
+    io::{BufRead, BufReader, Read, Write},
+    process::{Child, ChildStdin, ChildStdout, ExitStatus, Stdio},
     sync::mpsc,
     thread,
     time::Duration,
@@ -20,6 +20,10 @@ struct StdioServer {
     child: Child,
     stdin: Option<ChildStdin>,
     lines: mpsc::Receiver<String>,
+    /// Every line read from stdout so far.
+    seen: Vec<String>,
+    /// What the child writes to stderr, when it is captured.
+    stderr: Option<thread::JoinHandle<Vec<u8>>>,
     next_id: u64,
 }
 
@@ -55,13 +59,27 @@ fn dev_token(scratch: &Scratch, subject: &str, scopes: &str) -> String {
 
 impl StdioServer {
     fn start(scratch: &Scratch, env: &[(&str, &str)]) -> Self {
-        let mut child = command(scratch, env)
+        let mut cmd = command(scratch, env);
+        cmd.stderr(Stdio::null());
+        Self::spawn(cmd)
+    }
+
+    /// `cmd stdio`, its stdin and stdout piped; its stderr as `cmd` says
+    /// (read to the end by a thread when piped).
+    fn spawn(mut cmd: std::process::Command) -> Self {
+        let mut child = cmd
             .arg("stdio")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        let stderr = child.stderr.take().map(|mut pipe| {
+            thread::spawn(move || {
+                let mut all = Vec::new();
+                let _ = pipe.read_to_end(&mut all);
+                all
+            })
+        });
         let stdout: ChildStdout = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();
         thread::spawn(move || {
@@ -76,13 +94,20 @@ impl StdioServer {
             stdin: child.stdin.take(),
             child,
             lines,
+            seen: Vec::new(),
+            stderr,
             next_id: 0,
         }
     }
 
     fn send(&mut self, message: &Value) {
+        self.send_line(&message.to_string());
+    }
+
+    /// Writes `line` and a newline to the server's stdin, as it is.
+    fn send_line(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().unwrap();
-        writeln!(stdin, "{message}").unwrap();
+        writeln!(stdin, "{line}").unwrap();
         stdin.flush().unwrap();
     }
 
@@ -97,6 +122,7 @@ impl StdioServer {
                 .lines
                 .recv_timeout(STARTUP)
                 .unwrap_or_else(|e| panic!("no answer to {method}: {e}"));
+            self.seen.push(line.clone());
             let message: Value = serde_json::from_str(&line)
                 .unwrap_or_else(|e| panic!("stdout carries a line that is not JSON ({e}): {line}"));
             assert_eq!(message["jsonrpc"], "2.0", "{line}");
@@ -118,7 +144,32 @@ impl StdioServer {
     }
 
     /// Closes stdin and waits for the server to exit.
-    fn finish(mut self) -> std::process::ExitStatus {
+    fn finish(mut self) -> ExitStatus {
+        self.close()
+    }
+
+    /// Closes stdin, waits for the server to exit, and returns its status,
+    /// every line it wrote to stdout and what it wrote to stderr (empty when
+    /// stderr was not captured).
+    fn finish_with_output(mut self) -> (ExitStatus, Vec<String>, String) {
+        let status = self.close();
+        // The reader thread ends at the end of stdout, dropping its sender.
+        loop {
+            match self.lines.recv_timeout(STARTUP) {
+                Ok(line) => self.seen.push(line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!("stdout stayed open after the exit"),
+            }
+        }
+        let stderr = self
+            .stderr
+            .take()
+            .map(|reader| String::from_utf8_lossy(&reader.join().unwrap()).into_owned())
+            .unwrap_or_default();
+        (status, std::mem::take(&mut self.seen), stderr)
+    }
+
+    fn close(&mut self) -> ExitStatus {
         drop(self.stdin.take());
         let deadline = std::time::Instant::now() + STARTUP;
         loop {
@@ -304,4 +355,137 @@ fn a_bad_identity_stops_the_server_before_it_serves() {
         assert!(stderr.contains(message), "{env:?}: {stderr}");
         assert!(out.stdout.is_empty(), "{env:?}: nothing on stdout");
     }
+}
+
+/// Panics unless `line` is one JSON-RPC 2.0 message as MCP's schema allows
+/// it: a request or notification (a `method`), a result with the id of its
+/// request, or an error (without an id when the request's could not be read).
+fn assert_json_rpc(line: &str) {
+    let message: Value = serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("stdout carries a line that is not JSON ({e}): {line:?}"));
+    let fields = message
+        .as_object()
+        .unwrap_or_else(|| panic!("stdout carries JSON that is not an object: {line}"));
+    assert_eq!(message["jsonrpc"], "2.0", "{line}");
+    let has = |k: &str| fields.contains_key(k);
+    let shaped = if has("method") {
+        message["method"].is_string() && !has("result") && !has("error")
+    } else if has("result") {
+        has("id") && !has("error")
+    } else if has("error") {
+        message["error"]["code"].is_i64() && message["error"]["message"].is_string()
+    } else {
+        false
+    };
+    assert!(
+        shaped,
+        "stdout carries JSON that is not a JSON-RPC message: {line}"
+    );
+}
+
+/// "The server MUST NOT write anything to its `stdout` that is not a valid
+/// MCP message" (the stdio transport), with everything turned up that can
+/// log: `RUST_LOG=trace` (rmcp, the store and the runtime at their most
+/// verbose), colour not disabled, the audit log on, a client asking for log
+/// messages, progress notifications, refused requests, and lines that are
+/// not JSON-RPC at all. Only JSON-RPC reaches stdout, the logs reach stderr,
+/// the audit events their file, and the server serves on.
+#[test]
+fn nothing_but_json_rpc_reaches_stdout_with_logging_turned_up() {
+    let scratch = Scratch::new();
+    let audit = scratch.dir.join("audit.jsonl");
+    let mut cmd = command(
+        &scratch,
+        &[
+            ("MCP_STDIO_SUBJECT", "alice"),
+            ("MCP_STDIO_SCOPES", "todo:read todo:write"),
+            ("RUST_LOG", "trace"),
+            ("RUST_BACKTRACE", "full"),
+        ],
+    );
+    cmd.env_remove("NO_COLOR")
+        .env("DEMO_AUDIT_LOG", &audit)
+        .stderr(Stdio::piped());
+    let mut server = StdioServer::spawn(cmd);
+
+    server.initialize();
+    let level = server.request("logging/setLevel", json!({"level": "debug"}));
+    assert_eq!(level["result"], json!({}), "{level}");
+    let tools = server.request("tools/list", json!({}));
+    assert_eq!(
+        tools["result"]["tools"].as_array().map(Vec::len),
+        Some(14),
+        "{tools}"
+    );
+    for title in ["loud one", "loud two"] {
+        let created = server.request("tools/call", call("create_todo", json!({"title": title})));
+        assert_eq!(created["result"]["isError"], false, "{created}");
+    }
+    let mut review = call("review_todos", json!({}));
+    review["_meta"] = json!({"progressToken": "review"});
+    let reviewed = server.request("tools/call", review);
+    assert_eq!(reviewed["result"]["isError"], false, "{reviewed}");
+    // Refused: a tool result, and a resource error.
+    let refused = server.request("tools/call", call("list_employees", json!({})));
+    assert_eq!(
+        refused["result"]["structuredContent"],
+        refusal("hr:read"),
+        "{refused}"
+    );
+    let read = server.request("resources/read", json!({"uri": "hr://employees/1"}));
+    assert_eq!(read["error"]["code"], -32003, "{read}");
+    // Not JSON-RPC: not JSON, cut short, JSON of the wrong shape, an empty
+    // line, and a method nobody has.
+    for line in [
+        "this is not json",
+        r#"{"jsonrpc":"2.0","id":90,"method":"tools/call","params":"#,
+        r#"{"id":91}"#,
+        "[1,2]",
+        "",
+    ] {
+        server.send_line(line);
+    }
+    let unknown = server.request("no/such/method", json!({}));
+    assert_eq!(unknown["error"]["code"], -32601, "{unknown}");
+    // Still serving.
+    let who = server.request("tools/call", call("whoami", json!({})));
+    assert_eq!(
+        who["result"]["structuredContent"]["subject"], "alice",
+        "{who}"
+    );
+
+    let (status, stdout, stderr) = server.finish_with_output();
+    assert!(status.success(), "{status}; stderr: {stderr}");
+    for line in &stdout {
+        assert_json_rpc(line);
+    }
+    assert!(
+        stdout
+            .iter()
+            .any(|l| l.contains(r#""method":"notifications/progress""#)),
+        "the review's progress notifications were among the lines: {stdout:#?}"
+    );
+    // The logs went to stderr: rmcp's at trace level, the refusal's audit
+    // event and the lines it could not read among them.
+    for expected in [
+        "serving MCP over stdio",
+        " TRACE ",
+        " DEBUG ",
+        "rmcp::",
+        "insufficient_scope",
+        "this is not json",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "stderr has {expected:?}:\n{stderr}"
+        );
+    }
+    let audit = std::fs::read_to_string(&audit).unwrap();
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains(r#""decision":"refused""#)
+                && l.contains(r#""name":"list_employees""#)),
+        "the refusal's audit event is in its file:\n{audit}"
+    );
 }

@@ -6,12 +6,9 @@
 // Runs the CLI as a child process per method (as a user would), parses its JSON output and prints
 // one line per check and `<peer>: N passed, M failed`.
 
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { Checks } from './lib.mjs';
+import { Checks, inspectorCli, inspectorDetail as detail } from './lib.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -25,37 +22,10 @@ for (const k of ['url', 'token', 'subject']) if (!opt[k]) throw new Error(`--${k
 
 const t = new Checks(`inspector-cli/${opt.label}`);
 
-// The CLI reads its own package.json with `fs.existsSync('../package.json')` (relative to the
-// working directory) but imports it relative to the module: it only works when started from a
-// directory whose parent holds a package.json. Its own build/ directory is one.
-const require = createRequire(import.meta.url);
-const buildDir = path.dirname(require.resolve('@modelcontextprotocol/inspector-cli/build/cli.js'));
-
 function inspector(args, { auth = true } = {}) {
-  const argv = [path.join(buildDir, 'cli.js'), '--cli', opt.url, '--transport', 'http', ...args];
+  const argv = ['--cli', opt.url, '--transport', 'http', ...args];
   if (auth) argv.push('--header', `Authorization: Bearer ${opt.token}`);
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, argv, { cwd: buildDir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      let json;
-      try {
-        json = JSON.parse(stdout);
-      } catch {
-        // not JSON: leave undefined
-      }
-      resolve({ code, stdout, stderr: stderr.split('\n').filter((l) => !/^unknown format/.test(l)).join('\n'), json });
-    });
-  });
-}
-
-function detail(r) {
-  return `exit ${r.code}\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr.slice(0, 2000)}`;
+  return inspectorCli(argv);
 }
 
 await t.group('tools/list', async () => {

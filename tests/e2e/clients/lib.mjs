@@ -3,7 +3,10 @@
 // asserted as such), a fetch that records every request the MCP SDK makes, a cookie jar, and a
 // headless "browser" that walks the test authorization server's redirect chain.
 
+import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
 
 // -------------------------------------------------------------------------------------------------
 // Checks
@@ -402,4 +405,45 @@ export async function freePort() {
       s.close(() => resolve(port));
     });
   });
+}
+
+// -------------------------------------------------------------------------------------------------
+// The MCP Inspector CLI
+
+// The CLI reads its own package.json with `fs.existsSync('../package.json')` (relative to the
+// working directory) but imports it relative to the module: it only works when started from a
+// directory whose parent holds a package.json. Its own build/ directory is one.
+const inspectorBuild = path.dirname(createRequire(import.meta.url).resolve('@modelcontextprotocol/inspector-cli/build/cli.js'));
+
+/**
+ * Runs the Inspector CLI (`@modelcontextprotocol/inspector-cli`, the package behind `npx
+ * @modelcontextprotocol/inspector --cli`) with `args` as a user would, in a child process with
+ * `env`; resolves to its exit code, stdout, stderr (without ajv's `unknown format` noise) and
+ * stdout parsed as JSON (undefined when it is not).
+ */
+export function inspectorCli(args, { env = process.env } = {}) {
+  const argv = [path.join(inspectorBuild, 'cli.js'), ...args];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, argv, { cwd: inspectorBuild, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      let json;
+      try {
+        json = JSON.parse(stdout);
+      } catch {
+        // not JSON: leave undefined
+      }
+      resolve({ code, stdout, stderr: stderr.split('\n').filter((l) => !/^unknown format/.test(l)).join('\n'), json });
+    });
+  });
+}
+
+/** An Inspector CLI result, for a failed check. */
+export function inspectorDetail(r) {
+  return `exit ${r.code}\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr.slice(0, 2000)}`;
 }

@@ -8,7 +8,9 @@
 #                  the workaround), client_credentials, progress notifications, resources and prompts;
 #                  against a generic and a Scalekit-shaped issuer, and (generic-sse) against demo
 #                  servers started with --sse, answering every POST with an event stream
-#   inspector-cli  @modelcontextprotocol/inspector-cli --cli with a bearer header (inspector.mjs)
+#   inspector-cli  @modelcontextprotocol/inspector-cli --cli with a bearer header (inspector.mjs), and
+#                  (inspector-cli-stdio) launching `demo-server stdio` as a command with arguments and
+#                  -e environment, and from the README's desktop-client entry (inspector-stdio.mjs)
 #   fastmcp        Python fastmcp Client with a bearer token, its OAuth client (headless) and its
 #                  client_credentials provider (fastmcp_client.py); httpx2-keepalive: its HTTP
 #                  stack reusing a connection after a 401
@@ -235,6 +237,10 @@ run_peer schemas/dev 4 node schemas.mjs --label dev --url "$(mcp "$P_DEV")" \
 # The TypeScript SDK's StdioClientTransport launching `demo-server stdio`, as a desktop client does.
 run_peer stdio/dev 13 node stdio.mjs --demo "$DEMO" --db-dir "$TMP" --dev-key-file "$DEV_KEY" --port "$P_DEV" \
   --token "$(dev_token 'todo:read todo:write' e2e-stdio)" --subject e2e-stdio
+
+# The Inspector CLI launching `demo-server stdio` (command, arguments, -e identity; the README's --config entry).
+run_peer inspector-cli-stdio/dev 18 node inspector-stdio.mjs --demo "$DEMO" --db-dir "$TMP" --dev-key-file "$DEV_KEY" --port "$P_DEV" \
+  --readonly-token "$(dev_token todo:read e2e-inspector-stdio)" --subject e2e-inspector-stdio
 
 run_peer fastmcp/dev 24 "$PY" fastmcp_client.py bearer --label dev --url "$(mcp "$P_DEV")" --subject e2e-fastmcp \
   --token "$(dev_token 'todo:read todo:write' e2e-fastmcp)" --readonly-token "$(dev_token todo:read e2e-fastmcp)"

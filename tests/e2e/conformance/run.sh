@@ -18,6 +18,16 @@
 # until the new list is reviewed. Exits non-zero on an unexpected failure, a
 # stale baseline entry or another number of scenarios. Results (checks.json per
 # scenario, server log) are left in tests/e2e/conformance/results/.
+#
+# Protocol revisions: each scenario of the suite names the revisions it applies
+# to (`conformance list --server` shows them; `--spec-version V` only selects
+# the scenarios naming V). The suite knows 2025-03-26, 2025-06-18, 2025-11-25,
+# draft and extension; its server scenarios name only 2025-06-18 and
+# 2025-11-25, and it has none for 2026-07-28, the server's newest revision (the
+# suite rejects that version). Every scenario runs once, whatever revisions it
+# names: its client is the TypeScript SDK 1.x bundled with the suite, which
+# negotiates 2025-11-25. After the scenario list comes one line per revision the
+# suite knows, counting the scenarios that name it (`revision V: ...`).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,9 +36,13 @@ RESULTS="$HERE/results"
 BASELINE="$HERE/expected-failures.yml"
 SUITE_TIMEOUT="${SUITE_TIMEOUT:-300}"
 # Scenarios of `server --suite all` in the pinned suite version (package-lock.json):
-# 23 that pass, 1 hollow pass (HOLLOW in the count below) and the 8 of
+# 23 that pass, 1 hollow pass (`hollow` below) and the 8 of
 # expected-failures.yml.
 EXPECTED_SCENARIOS=32
+# The newest protocol revision the fixture serves (mcp-runtime): reported when
+# the suite has no scenario for it.
+SERVER_NEWEST=2026-07-28
+SUITE="$HERE/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 
 say() { printf '[conformance] %s\n' "$*" >&2; }
 die() {
@@ -99,7 +113,7 @@ say "fixture server at $URL (pid $SERVER_PID)"
 args=(server --url "$URL" --expected-failures "$BASELINE" -o "$RESULTS/checks")
 if [ -n "${SCENARIO:-}" ]; then args+=(--scenario "$SCENARIO"); else args+=(--suite all); fi
 set +e
-timeout "$SUITE_TIMEOUT" "$NODE" node_modules/@modelcontextprotocol/conformance/dist/index.js "${args[@]}" \
+timeout "$SUITE_TIMEOUT" "$NODE" "$SUITE" "${args[@]}" \
   >"$RESULTS/suite.log" 2>&1
 suite_rc=$?
 set -e
@@ -109,11 +123,17 @@ sed -E 's/^Total: ([0-9]+) passed, ([0-9]+) failed/suite checks: \1 succeeded, \
 [ "$suite_rc" -eq 124 ] && say "the suite timed out after ${SUITE_TIMEOUT}s"
 cleanup
 
+# --- the revisions each scenario names, and the revisions the suite knows
+# (from its own error message for an unknown one)
+"$NODE" "$SUITE" list --server >"$RESULTS/scenarios.txt" 2>&1 || die "conformance list --server failed: $(cat "$RESULTS/scenarios.txt")"
+known_revisions="$("$NODE" "$SUITE" list --server --spec-version none 2>&1 | sed -n 's/^Valid versions: //p' || true)"
+
 # --- scenario totals, from the suite's checks.json files and the baseline
 set +e
-summary="$("$NODE" - "$RESULTS/checks" "$BASELINE" "$suite_rc" "${SCENARIO:+1}" "$EXPECTED_SCENARIOS" <<'EOF'
+summary="$("$NODE" - "$RESULTS/checks" "$BASELINE" "$suite_rc" "${SCENARIO:+1}" "$EXPECTED_SCENARIOS" \
+  "$RESULTS/scenarios.txt" "$known_revisions" "$SERVER_NEWEST" <<'EOF'
 const fs = require('fs'), path = require('path');
-const [dir, baselineFile, suiteRc, single, expectedScenarios] = process.argv.slice(2);
+const [dir, baselineFile, suiteRc, single, expectedScenarios, scenarioList, knownRevisions, serverNewest] = process.argv.slice(2);
 const baseline = new Set(
   fs.readFileSync(baselineFile, 'utf8').split('\n')
     .map((l) => l.replace(/#.*/, '').trim())
@@ -123,15 +143,23 @@ const hollow = new Map([
   ['logging-set-level', 'accepted, not honoured: a stateless server has no session to keep the level in, '
     + 'so tools\' log messages are sent at every level (kept so that clients which set a level first still work)'],
 ]);
+// `  - name [2025-06-18,2025-11-25]`, one line per scenario.
+const revisionsOf = new Map(fs.readFileSync(scenarioList, 'utf8').split('\n')
+  .map((l) => /^\s*-\s+(\S+)\s+\[([^\]]*)\]/.exec(l)).filter(Boolean)
+  .map(([, name, v]) => [name, v.split(',').map((x) => x.trim()).filter(Boolean)]));
+const outcome = new Map(); // scenario -> pass | expected | hollow | fail
 const dirs = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
 let passed = 0, failed = 0, skipped = 0, hollowed = 0;
 const lines = [];
 for (const d of dirs.sort()) {
   const name = d.replace(/^server-/, '').replace(/-\d{4}-\d\d-\d\dT.*$/, '');
+  const before = { passed, failed, skipped, hollowed };
   const checks = JSON.parse(fs.readFileSync(path.join(dir, d, 'checks.json'), 'utf8'));
   const bad = checks.filter((c) => c.status === 'FAILURE' || c.status === 'WARNING');
   const successes = checks.filter((c) => c.status === 'SUCCESS').length;
-  const why = bad.map((c) => `${c.status}: ${c.errorMessage || JSON.stringify(c.details ?? {})}`)[0] ?? '';
+  const answered = (c) => c.details?.result?.content?.[0]?.text;
+  const why = bad.map((c) => `${c.status}: ${c.errorMessage || JSON.stringify(c.details ?? {})}`
+    + (c.errorMessage && answered(c) ? ` (the tool answered: ${answered(c)})` : ''))[0] ?? '';
   const counts = Object.entries(checks.reduce((m, c) => ({ ...m, [c.status]: (m[c.status] ?? 0) + 1 }), {}))
     .map(([k, v]) => `${v} ${k}`).join(', ') || 'no checks';
   if (bad.length === 0 && successes === 0) {
@@ -145,6 +173,31 @@ for (const d of dirs.sort()) {
   else if (bad.length === 0) { failed++; lines.push(`  STALE     ${name} (passes: remove it from expected-failures.yml)`); }
   else if (baseline.has(name)) { skipped++; lines.push(`  expected  ${name} — ${why}`); }
   else { failed++; lines.push(`  FAIL      ${name} — ${why}`); }
+  outcome.set(name, passed > before.passed ? 'pass' : skipped > before.skipped ? 'expected'
+    : hollowed > before.hollowed ? 'hollow' : 'fail');
+}
+// One line per revision the suite knows: how its scenarios fared in this run.
+const revisionLines = [];
+const known = knownRevisions.split(',').map((x) => x.trim()).filter(Boolean);
+for (const [name] of outcome) {
+  if (!revisionsOf.has(name)) {
+    failed++;
+    lines.push(`  FAIL      ${name} — not in \`conformance list --server\`: its revisions are unknown`);
+  }
+}
+for (const revision of known) {
+  const names = [...outcome.keys()].filter((n) => revisionsOf.get(n)?.includes(revision));
+  if (names.length === 0) {
+    revisionLines.push(`revision ${revision}: no server scenario names it`);
+    continue;
+  }
+  const count = (o) => names.filter((n) => outcome.get(n) === o).length;
+  revisionLines.push(`revision ${revision}: ${count('pass')} of ${names.length} scenarios pass`
+    + ` (${count('expected')} expected failures, ${count('hollow')} hollow, ${count('fail')} failed)`);
+}
+if (known.length === 0) revisionLines.push('revisions: the suite did not list the versions it knows');
+if (serverNewest && !known.includes(serverNewest)) {
+  revisionLines.push(`revision ${serverNewest}: the server's newest; not a revision this suite knows (no scenario)`);
 }
 if (dirs.length === 0) { failed++; lines.push('  no scenario results were written'); }
 else if (single) { lines.push(`  (one scenario: the count of ${expectedScenarios} is checked on full runs only)`); }
@@ -158,6 +211,8 @@ if (failed === 0 && suiteRc !== '0') {
   lines.push(`  FAIL      the suite itself exited ${suiteRc} (see results/suite.log)`);
 }
 console.log(lines.join('\n'));
+console.log('\nPer protocol revision (the revisions each scenario names; every scenario ran once, through the suite\'s 2025-11-25 client):');
+console.log(revisionLines.map((l) => `  ${l}`).join('\n'));
 console.log(`conformance: ${passed} passed, ${failed} failed, ${skipped} skipped, ${hollowed} hollow`);
 process.exit(failed > 0 ? 1 : 0);
 EOF

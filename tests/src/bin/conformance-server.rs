@@ -19,7 +19,7 @@
 use std::{process::ExitCode, time::Duration};
 
 use mcp_runtime::{
-    Args, McpServer, McpServerBuilder, ScopeRule, ToolContext, ToolError,
+    Answer, Args, McpServer, McpServerBuilder, ScopeRule, ToolContext, ToolError,
     rmcp::model::{
         CallToolResult, CompleteRequestParams, CompleteResult, CompletionInfo, ContentBlock,
         GetPromptResult, ProgressNotificationParam, Prompt, PromptArgument, PromptMessage,
@@ -132,15 +132,44 @@ async fn test_tool_with_progress(cx: ToolContext) -> Result<String, ToolError> {
     Ok("Tool with progress executed successfully".to_owned())
 }
 
-// No `test_sampling`, `test_elicitation`, `test_elicitation_sep1034_defaults`
-// or `test_elicitation_sep1330_enums`: they need server-to-client requests,
-// which a stateless server cannot complete (rmcp's stateless transport answers
-// the client's POSTed JSON-RPC response with "stateless server does not accept
-// JSON-RPC responses", so `peer().create_message(..)` waits until the client
-// gives up). With a `test_sampling` that times out, the suite's
+// No `test_sampling`, `test_elicitation_sep1034_defaults` or
+// `test_elicitation_sep1330_enums`: they need server-to-client requests
+// (`sampling/createMessage`, `elicitation/create`), which a stateless server
+// cannot complete (rmcp's stateless transport answers the client's POSTed
+// JSON-RPC response with "stateless server does not accept JSON-RPC
+// responses", so `peer().create_message(..)` waits until the client gives
+// up). With a `test_sampling` that times out, the suite's
 // `tools-call-sampling` would pass anyway (it only checks that the request was
 // sent and that some content came back), which would be a false pass; those
 // scenarios are listed in tests/e2e/conformance/expected-failures.yml instead.
+
+/// What `test_elicitation` asks for.
+#[derive(Deserialize, JsonSchema)]
+struct Contact {
+    /// User's response
+    username: String,
+    /// User's email address
+    email: String,
+}
+
+/// Asks the user for a username and an email (the suite's
+/// `tools-call-elicitation`), the way this framework asks: `ToolContext::elicit`,
+/// a multi round-trip request of protocol 2026-07-28. The suite's client speaks
+/// 2025-11-25 and waits for an `elicitation/create` request instead, so the
+/// call ends with the runtime's error for clients that cannot be asked, and the
+/// scenario fails (expected-failures.yml); a suite that speaks 2026-07-28
+/// would get the question.
+#[tool(public)]
+fn test_elicitation(ctx: ToolContext, message: String) -> Result<String, ToolError> {
+    Ok(match ctx.elicit::<Contact>(message)? {
+        Answer::Accepted(c) => format!(
+            "User response: action: accept, content: {}",
+            json!({"username": c.username, "email": c.email})
+        ),
+        Answer::Declined => "User response: action: decline".to_owned(),
+        Answer::Cancelled => "User response: action: cancel".to_owned(),
+    })
+}
 
 /// Sleeps briefly, then answers; the suite calls it to see whether the server
 /// closes an SSE stream mid-call (SEP-1699). This server answers in one piece.
