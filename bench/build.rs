@@ -22,7 +22,11 @@ fn main() {
          pub fn register(mut builder: mcp_runtime::McpServerBuilder, n: usize) -> mcp_runtime::McpServerBuilder {\n",
     );
     for i in 1..=999 {
-        writeln!(code, "    if n >= {i} {{ builder = builder.tool::<tool_{i:04}>(); }}").unwrap();
+        writeln!(
+            code,
+            "    if n >= {i} {{ builder = builder.tool::<tool_{i:04}>(); }}"
+        )
+        .unwrap();
     }
     code.push_str("    builder\n}\n");
     let out = Path::new(&env::var("OUT_DIR").unwrap()).join("many_tools.rs");

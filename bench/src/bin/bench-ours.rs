@@ -11,7 +11,7 @@
 //!
 //! `GET /bench/stats` answers the token cache's counters as JSON.
 
-use std::time::Duration;
+use std::{io::Write, time::Duration};
 
 use mcp_runtime::{
     McpServer,
@@ -77,13 +77,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }),
         ))
         .build()?;
-    let mut out = String::new();
+    // Written as they are minted: the server's peak memory is its own.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for i in 0..tokens {
         let subject = format!("bench-{i}");
-        out.push_str(&issuer.mint(&subject, ["echo"], Duration::from_secs(3600)));
-        out.push('\n');
+        let token = issuer.mint(&subject, ["echo"], Duration::from_secs(3600));
+        writeln!(out, "{token}")?;
     }
-    print!("{out}");
+    out.flush()?;
+    drop(out);
     server.serve().await?;
     Ok(())
 }

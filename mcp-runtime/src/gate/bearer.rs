@@ -130,9 +130,14 @@ fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, &'static str> {
     if values.next().is_some() {
         return Err("send one Authorization header");
     }
-    let value = value
-        .to_str()
-        .map_err(|_| "malformed Authorization header")?;
+    // A header value holds no control character but tab (`http` and the
+    // parser refuse them), so ASCII is what `to_str` accepts; checking that
+    // takes a word at a time, where `to_str` takes a byte.
+    if !value.as_bytes().is_ascii() {
+        return Err("malformed Authorization header");
+    }
+    let value =
+        std::str::from_utf8(value.as_bytes()).map_err(|_| "malformed Authorization header")?;
     let (scheme, token) = value
         .split_once(' ')
         .ok_or("Authorization must be `Bearer <token>`")?;
