@@ -72,8 +72,8 @@ fn d_context(ctx: ToolContext) -> String {
 }
 
 /// `json`: answers in JSON when it can (the default), or always as an SSE
-/// stream.
-fn server(direct: bool, json: bool) -> McpServer {
+/// stream; `filtered`: listings show each caller what it may use.
+fn server(direct: bool, json: bool, filtered: bool) -> McpServer {
     let verifier = StaticTokenVerifier::new()
         .with_token(
             "writer",
@@ -94,6 +94,7 @@ fn server(direct: bool, json: bool) -> McpServer {
         .authorization_server("https://auth.example.com")
         .direct_dispatch(direct)
         .json_response(json)
+        .filter_listings(filtered)
         .build()
         .unwrap()
 }
@@ -205,6 +206,13 @@ fn cases() -> Vec<Case> {
             "list with params",
             vec![JSON, ACCEPT, V2025, READER],
             json!({"jsonrpc": "2.0", "id": 11, "method": "tools/list", "params": {}}).to_string(),
+            true,
+        ),
+        case(
+            "list with a string id (the listing is written from parts)",
+            std(),
+            json!({"jsonrpc": "2.0", "id": "a \"tools\":[] é", "method": "tools/list"})
+                .to_string(),
             true,
         ),
         case(
@@ -442,10 +450,15 @@ async fn send(app: axum::Router, case: &Case) -> (u16, Vec<Option<String>>, Valu
 }
 
 /// Sends every case to a server with the direct path and one without,
-/// answering in JSON or as SSE streams, and compares.
-async fn both_paths_alike(json: bool) {
-    let (direct, rmcp) = (server(true, json), server(false, json));
-    let mode = if json { "JSON" } else { "SSE" };
+/// answering in JSON or as SSE streams, listing everything or filtering,
+/// and compares.
+async fn both_paths_alike(json: bool, filtered: bool) {
+    let (direct, rmcp) = (server(true, json, filtered), server(false, json, filtered));
+    let mode = match (json, filtered) {
+        (true, false) => "JSON",
+        (true, true) => "JSON, filtered listings",
+        (false, _) => "SSE",
+    };
     for case in cases() {
         let before = direct.direct_answered();
         let ours = send(direct.clone().into_router(), &case).await;
@@ -469,17 +482,22 @@ async fn both_paths_alike(json: bool) {
 
 #[tokio::test]
 async fn both_paths_answer_every_request_alike() {
-    both_paths_alike(true).await;
+    both_paths_alike(true, false).await;
+}
+
+#[tokio::test]
+async fn both_paths_answer_every_request_alike_with_filtered_listings() {
+    both_paths_alike(true, true).await;
 }
 
 #[tokio::test]
 async fn both_paths_answer_every_request_alike_as_sse_streams() {
-    both_paths_alike(false).await;
+    both_paths_alike(false, true).await;
 }
 
 #[tokio::test]
 async fn as_sse_the_direct_path_answers_with_one_event() {
-    let server = server(true, false);
+    let server = server(true, false, false);
     let case = Case {
         name: "call",
         headers: vec![JSON, ACCEPT, V2025, WRITER],

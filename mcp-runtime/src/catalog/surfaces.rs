@@ -42,14 +42,28 @@ impl Catalog {
         if !self.filter_listings {
             return listing.items().to_vec();
         }
-        let held = token.map(|t| t.scopes()).unwrap_or_default();
         listing
+            .items()
             .iter()
-            .filter(|(_, h)| {
-                decide(&rule_of(h), held, &self.shared.hierarchy) == ScopeDecision::Allowed
-            })
+            .zip(self.listed(listing, rule_of, token))
+            .filter(|(_, listed)| *listed)
             .map(|(item, _)| item.clone())
             .collect()
+    }
+
+    /// Whether each item of `listing`, in order, is in what a `*/list`
+    /// request answers a caller holding `token` (see [`visible`](Self::visible)).
+    pub(crate) fn listed<'a, T: Listed, H>(
+        &'a self,
+        listing: &'a Listing<T, H>,
+        rule_of: impl Fn(&H) -> ScopeRule + 'a,
+        token: Option<&'a AccessToken>,
+    ) -> impl Iterator<Item = bool> + 'a {
+        let held = token.map(|t| t.scopes()).unwrap_or_default();
+        listing.iter().map(move |(_, h)| {
+            !self.filter_listings
+                || decide(&rule_of(h), held, &self.shared.hierarchy) == ScopeDecision::Allowed
+        })
     }
 
     /// The context handlers get, for a caller holding `token`.

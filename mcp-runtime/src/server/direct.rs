@@ -49,9 +49,9 @@ use axum::{
 };
 use rmcp::model::{
     ErrorData, JsonObject, ListToolsResult, ProtocolVersion, RequestId, ServerJsonRpcMessage,
-    ServerResult,
+    ServerResult, Tool,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::{
@@ -72,6 +72,9 @@ struct Shared<T> {
     on: bool,
     /// Answers as SSE streams (the server's `json_response(false)`).
     sse: bool,
+    /// Each tool of the catalog as listed to a peer older than
+    /// `2026-07-28`, written once.
+    tools: Arc<[Box<RawValue>]>,
 }
 
 impl<T> Direct<T> {
@@ -85,12 +88,14 @@ impl<T> Direct<T> {
         on: bool,
         sse: bool,
     ) -> Self {
+        let tools = catalog.tools().items().iter().map(legacy_listed).collect();
         Self(Arc::new(Shared {
             catalog,
             transport,
             answered,
             on,
             sse,
+            tools,
         }))
     }
 }
@@ -132,8 +137,11 @@ where
         let token = extensions.remove::<AccessToken>();
         let audit_id = extensions.get::<AuditId>().copied();
         shared.answered.fetch_add(1, Ordering::Relaxed);
-        let (catalog, sse) = (shared.catalog.clone(), shared.sse);
-        Box::pin(async move { Ok(answer(&catalog, message, token, audit_id, sse).await) })
+        let (catalog, tools, sse) = (shared.catalog.clone(), shared.tools.clone(), shared.sse);
+        Box::pin(async move {
+            let answer = answer(&catalog, &tools, message, token, audit_id).await;
+            Ok(respond(answer, sse))
+        })
     }
 }
 
@@ -265,15 +273,39 @@ fn direct_call(catalog: &Catalog, message: &Message) -> bool {
     }
 }
 
-/// The JSON-RPC answer to `request`, as rmcp's transport writes it: a JSON
-/// body, or with `sse` an event stream of that one message.
+/// `tool` as listed to a peer older than `2026-07-28`: with what rmcp
+/// strips for such a peer stripped.
+fn legacy_listed(tool: &Tool) -> Box<RawValue> {
+    let mut result =
+        ServerResult::ListToolsResult(ListToolsResult::with_all_items(vec![tool.clone()]));
+    result.strip_non_object_output_for_legacy_peer();
+    let ServerResult::ListToolsResult(mut listed) = result else {
+        unreachable!("a tool listing stays one")
+    };
+    serde_json::value::to_raw_value(&listed.tools.remove(0)).expect("a tool serialises")
+}
+
+/// A tool listing as rmcp writes it for a peer older than `2026-07-28`.
+#[derive(Serialize)]
+struct ListAnswer<'a> {
+    jsonrpc: &'static str,
+    id: &'a RequestId,
+    result: ToolList<'a>,
+}
+
+#[derive(Serialize)]
+struct ToolList<'a> {
+    tools: Vec<&'a RawValue>,
+}
+
+/// The JSON-RPC answer to `request`, written as rmcp's transport writes it.
 async fn answer(
     catalog: &Catalog,
+    tools: &[Box<RawValue>],
     message: Message,
     token: Option<AccessToken>,
     audit_id: Option<AuditId>,
-    sse: bool,
-) -> Response {
+) -> serde_json::Result<Vec<u8>> {
     let (id, result): (RequestId, Result<ServerResult, ErrorData>) = match message {
         Message::Call { id, params } => {
             let called = catalog
@@ -283,9 +315,19 @@ async fn answer(
             (id, called)
         }
         Message::List { id } => {
-            let tools = catalog.visible(catalog.tools(), |d| d.scopes, token.as_ref());
-            let listed = ListToolsResult::with_all_items(tools);
-            (id, Ok(ServerResult::ListToolsResult(listed)))
+            // The listed tools, each written at start-up.
+            let listed = catalog.listed(catalog.tools(), |d| d.scopes, token.as_ref());
+            let tools = tools
+                .iter()
+                .zip(listed)
+                .filter_map(|(tool, listed)| listed.then_some(&**tool))
+                .collect();
+            let answer = ListAnswer {
+                jsonrpc: "2.0",
+                id: &id,
+                result: ToolList { tools },
+            };
+            return serde_json::to_vec(&answer);
         }
         Message::Ping { id } => (id, Ok(ServerResult::empty(()))),
     };
@@ -298,12 +340,14 @@ async fn answer(
         }
         Err(error) => ServerJsonRpcMessage::error(error, Some(id)),
     };
-    let written = if sse {
-        sse_event(&message)
-    } else {
-        serde_json::to_vec(&message)
-    };
-    let body = match written {
+    serde_json::to_vec(&message)
+}
+
+/// The HTTP response carrying `answer` (a JSON-RPC message): its JSON, or
+/// with `sse` an event stream of that one message.
+fn respond(answer: serde_json::Result<Vec<u8>>, sse: bool) -> Response {
+    let body = match answer {
+        Ok(body) if sse => sse_event(&body),
         Ok(body) => body,
         Err(e) => {
             tracing::error!(error = %e, "the answer could not be serialised");
@@ -332,12 +376,13 @@ async fn answer(
     response.body(Body::from(body)).expect("a valid response")
 }
 
-/// `message` as one server-sent event, as rmcp frames it: `data: `, the
-/// message on one line (JSON has no raw line breaks), a blank line.
-fn sse_event(message: &ServerJsonRpcMessage) -> serde_json::Result<Vec<u8>> {
-    let mut event = Vec::with_capacity(256);
+/// A JSON-RPC message (`json`) as one server-sent event, as rmcp frames
+/// it: `data: `, the message on one line (JSON has no raw line breaks), a
+/// blank line.
+fn sse_event(json: &[u8]) -> Vec<u8> {
+    let mut event = Vec::with_capacity(json.len() + 8);
     event.extend_from_slice(b"data: ");
-    serde_json::to_writer(&mut event, message)?;
+    event.extend_from_slice(json);
     event.extend_from_slice(b"\n\n");
-    Ok(event)
+    event
 }
