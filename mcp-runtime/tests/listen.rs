@@ -172,9 +172,8 @@ async fn call(app: &Router, token: &str, version: &str, message: Value) -> Value
         Err(_) => text
             .lines()
             .filter_map(|l| l.strip_prefix("data:"))
-            .filter(|d| !d.trim().is_empty())
+            .rfind(|d| !d.trim().is_empty())
             .map(|d| serde_json::from_str::<Value>(d.trim()).unwrap())
-            .last()
             .unwrap(),
     }
 }
