@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use mcp_runtime::{
-    AccessToken, State, ToolContext, ToolError, prompt, resource,
+    AccessToken, ResourceUpdates, State, ToolContext, ToolError, prompt, resource,
     rmcp::model::ProgressNotificationParam, tool,
 };
 use schemars::JsonSchema;
@@ -142,6 +142,9 @@ pub async fn review_todos(
     })
 }
 
+/// The URI of the caller's todo items.
+pub const ITEMS: &str = "todo://items";
+
 /// The caller's own todo items, as JSON (the resource form of `list_todos`).
 #[resource(
     uri = "todo://items",
@@ -200,6 +203,7 @@ pub async fn create_todo(
     token: AccessToken,
     db: State<Db>,
     quota: State<TodoQuota>,
+    updates: ResourceUpdates,
     title: String,
     due: Option<String>,
 ) -> Result<Todo, Failure> {
@@ -211,9 +215,18 @@ pub async fn create_todo(
         title: &title,
         due: due.as_deref(),
     };
-    db.create_todo(token.subject(), new, quota)
+    let todo = db
+        .create_todo(token.subject(), new, quota)
         .await?
-        .ok_or_else(|| over_quota(quota))
+        .ok_or_else(|| over_quota(quota))?;
+    items_changed(&updates);
+    Ok(todo)
+}
+
+/// Tells the caller's clients listening for [`ITEMS`] that it changed: the
+/// caller's own, since every user has their own items.
+fn items_changed(updates: &ResourceUpdates) {
+    updates.notify_caller(ITEMS);
 }
 
 /// Update one of the caller's todo items. Fields left out stay as they are.
@@ -227,6 +240,7 @@ pub async fn create_todo(
 pub async fn update_todo(
     token: AccessToken,
     db: State<Db>,
+    updates: ResourceUpdates,
     id: i64,
     title: Option<String>,
     done: Option<bool>,
@@ -240,9 +254,12 @@ pub async fn update_todo(
         done,
         due: due.as_deref(),
     };
-    db.update_todo(token.subject(), id, change)
+    let todo = db
+        .update_todo(token.subject(), id, change)
         .await?
-        .ok_or_else(|| not_found(id))
+        .ok_or_else(|| not_found(id))?;
+    items_changed(&updates);
+    Ok(todo)
 }
 
 /// Delete one of the caller's todo items. Clients that can be asked
@@ -255,6 +272,7 @@ pub async fn delete_todo(
     token: AccessToken,
     db: State<Db>,
     ctx: ToolContext,
+    updates: ResourceUpdates,
     id: i64,
 ) -> Result<Deleted, Failure> {
     writable(&db).await?;
@@ -270,5 +288,6 @@ pub async fn delete_todo(
     if !db.delete_todo(token.subject(), id).await? {
         return Err(not_found(id));
     }
+    items_changed(&updates);
     Ok(Deleted { deleted: id })
 }

@@ -118,7 +118,8 @@ use proc_macro::TokenStream;
 ///
 /// - `AccessToken` (the caller; the call is refused when there is none),
 ///   `Option<AccessToken>`, `State<T>` (a value given to the server with
-///   `McpServerBuilder::state`) and `ToolContext` (the MCP request) are
+///   `McpServerBuilder::state`), `ToolContext` (the MCP request) and
+///   `ResourceUpdates` (to tell listening clients a resource changed) are
 ///   **injected** by the server, whatever the parameter's pattern
 ///   (`State(store): State<Store>` works). Which states a server holds is
 ///   known only when it is built, so a missing one cannot be a compile
@@ -299,7 +300,8 @@ use proc_macro::TokenStream;
 /// - Not for methods: tools are free functions (use `State<T>` for shared
 ///   data), and cannot be generic.
 /// - Types are recognised by name, so your own type named `AccessToken`,
-///   `State`, `ToolContext`, `Args`, `Result` or `CallToolResult` is taken
+///   `State`, `ToolContext`, `ResourceUpdates`, `Args`, `Result` or
+///   `CallToolResult` is taken
 ///   for the runtime's (the compiler then says so).
 /// - Only literal doc comments are read, not `#[doc = include_str!(…)]`.
 #[proc_macro_attribute]
@@ -410,7 +412,7 @@ fn item_impl(
 /// forms and their compile-time checks are those of [`tool`](macro@tool).
 ///
 /// **Parameters** are injected only: `AccessToken`, `Option<AccessToken>`,
-/// `State<T>`, `ToolContext`. A URI with variables is a
+/// `State<T>`, `ToolContext`, `ResourceUpdates`. A URI with variables is a
 /// [`resource_template`](macro@resource_template).
 ///
 /// **The return type** is the contents: `String` or `&str` is text

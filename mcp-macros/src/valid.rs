@@ -39,7 +39,8 @@ pub(crate) enum ScopeRule<'a> {
 }
 
 pub(crate) enum Param<'a> {
-    /// Filled in by the server: `AccessToken`, `Option<AccessToken>`, `State<T>`, `ToolContext`.
+    /// Filled in by the server: `AccessToken`, `Option<AccessToken>`, `State<T>`, `ToolContext`,
+    /// `ResourceUpdates`.
     Injected {
         ty: &'a Type,
         /// `T` of `State<T>`.
@@ -517,7 +518,7 @@ fn injected(ty: &Type) -> Option<Param<'_>> {
     let seg = last_segment(ty)?;
     let args = type_args(ty);
     let injected = match seg.ident.to_string().as_str() {
-        "AccessToken" | "ToolContext" => true,
+        "AccessToken" | "ToolContext" | "ResourceUpdates" => true,
         "Option" => args.len() == 1 && is_named(args[0], "AccessToken"),
         "State" => {
             return Some(Param::Injected {
@@ -768,6 +769,7 @@ mod tests {
         assert!(is_injected(q!(Option<AccessToken>)));
         assert!(is_injected(q!(State<Store>)));
         assert!(is_injected(q!(ToolContext)));
+        assert!(is_injected(q!(ResourceUpdates)));
         assert!(!is_injected(q!(Option<String>)));
         assert!(!is_injected(q!(Args<T>)));
         assert!(!is_injected(q!(String)));

@@ -79,6 +79,8 @@ pub mod __private;
 pub use catalog::input::Answer;
 /// Why `ToolContext::confirm` or `elicit` has no answer.
 pub use catalog::input::ElicitError;
+/// The level of a log message a tool sends its caller.
+pub use catalog::log::LogLevel;
 /// A tool parameter: the whole argument object as one type.
 pub use catalog::tool::Args;
 /// A tool parameter: state shared by the server.
@@ -89,6 +91,8 @@ pub use catalog::tool::ToolContext;
 pub use catalog::tool::ToolHandle;
 /// An error a tool reports to its caller.
 pub use catalog::tool_error::ToolError;
+/// A tool parameter: tells listening clients that a resource changed.
+pub use catalog::updates::ResourceUpdates;
 /// Turns a function into a served MCP tool.
 #[doc(inline)]
 pub use mcp_macros::tool;

@@ -7,6 +7,7 @@ pub(crate) mod access;
 pub(crate) mod cache;
 pub(crate) mod input;
 pub(crate) mod listing;
+pub(crate) mod log;
 pub(crate) mod permissions;
 pub(crate) mod prompt;
 pub(crate) mod resource;
@@ -15,6 +16,7 @@ pub mod scopes;
 pub(crate) mod surfaces;
 pub(crate) mod tool;
 pub(crate) mod tool_error;
+pub(crate) mod updates;
 pub(crate) mod uri_template;
 pub(crate) mod vocabulary;
 
@@ -156,6 +158,7 @@ impl Catalog {
                 hierarchy,
                 timeout: b.tool_timeout,
                 sealer,
+                updates: Arc::default(),
             }),
             vocabulary: b.vocabulary,
             info,
@@ -176,9 +179,42 @@ impl Catalog {
         self.cache_ttl.read(item)
     }
 
-    /// The server's description and capabilities, as `initialize` answers.
+    /// The server's description and capabilities, as `server/discover`
+    /// answers.
     pub(crate) fn info(&self) -> &ServerConfig {
         &self.info
+    }
+
+    /// The open `subscriptions/listen` streams.
+    pub(crate) fn updates(&self) -> &Arc<updates::Hub> {
+        &self.shared.updates
+    }
+
+    /// Which of `uris` the caller holding `token` may be told about: those a
+    /// resource or template serves and whose rule the token satisfies (a
+    /// refusal is an audit event, as for a read).
+    pub(crate) fn readable<'a>(
+        &self,
+        uris: impl IntoIterator<Item = &'a String>,
+        token: Option<&AccessToken>,
+        request: Option<crate::audit::RequestId>,
+    ) -> std::collections::BTreeSet<String> {
+        let Some(resources) = self.resources() else {
+            return Default::default();
+        };
+        uris.into_iter()
+            .filter(|uri| {
+                resources.find(uri).is_some_and(|found| {
+                    let item = access::Item {
+                        kind: "resource",
+                        name: uri,
+                    };
+                    let caller = access::Caller { token, request };
+                    access::check(&found.rule(), self.hierarchy(), item, caller).is_ok()
+                })
+            })
+            .cloned()
+            .collect()
     }
 
     /// The server's title, else its name.
@@ -448,9 +484,13 @@ fn capabilities(resources: bool, prompts: bool, completions: bool) -> ServerCapa
         .enable_logging()
         .build();
     if resources {
-        // No `subscribe` and no `listChanged`: a stateless server has no
-        // session to send notifications on.
-        capabilities.resources = Some(ResourcesCapability::default());
+        // `subscribe`: updates on `subscriptions/listen` streams (2026-07-28;
+        // the handler removes it for the revisions before, whose
+        // `resources/subscribe` has no stream here). No `listChanged`: the
+        // catalog is fixed when the server is built, so no list changes.
+        let mut resources = ResourcesCapability::default();
+        resources.subscribe = Some(true);
+        capabilities.resources = Some(resources);
     }
     if prompts {
         capabilities.prompts = Some(PromptsCapability::default());

@@ -20,6 +20,7 @@ use tracing::{Instrument, field};
 
 use super::{
     input::{Answer, ElicitError, Inputs, Sealer},
+    log::{LogLevel, Threshold},
     result,
     scopes::{ScopeHierarchy, ScopeRule},
 };
@@ -184,6 +185,8 @@ pub(crate) struct Shared {
     pub(crate) timeout: Option<Duration>,
     /// Seals the `requestState` of calls that ask the client for input.
     pub(crate) sealer: Sealer,
+    /// The open `subscriptions/listen` streams.
+    pub(crate) updates: Arc<super::updates::Hub>,
 }
 
 /// Default limit on how long one tool call may run.
@@ -327,6 +330,11 @@ pub(crate) fn strings(values: std::collections::HashMap<String, String>) -> Json
 pub struct ToolContext {
     request: RequestContext<RoleServer>,
     inputs: Arc<Inputs>,
+    /// The tool's name (a resource's URI, a prompt's name): the logger of
+    /// its log messages.
+    name: &'static str,
+    /// The caller's token, kept out of log messages.
+    token: Option<AccessToken>,
 }
 
 impl ToolContext {
@@ -340,8 +348,9 @@ impl ToolContext {
         &self.request.ct
     }
 
-    /// The connected client, for notifications back to it (progress,
-    /// logging) while the call runs.
+    /// The connected client, for notifications back to it (progress) while
+    /// the call runs; for log messages, use [`log`](Self::log), which sends
+    /// only what the caller asked for.
     ///
     /// The transport is stateless: requests *to* the client (sampling,
     /// elicitation, roots) cannot be answered, because the client's reply
@@ -424,6 +433,81 @@ impl ToolContext {
     ) -> Result<Answer<T>, ElicitError> {
         self.inputs.elicit(message.into())
     }
+
+    /// The lowest level of log message the caller asked for; `None` when
+    /// it asked for none, and then [`log`](Self::log) sends nothing.
+    ///
+    /// From protocol 2026-07-28 on, a request asks with
+    /// `io.modelcontextprotocol/logLevel` in its `_meta`; a request that
+    /// does not ask gets no message. Before 2026-07-28: the level set with
+    /// `logging/setLevel` over stdio, and `info` over HTTP, where no session
+    /// keeps a level from one request to the next.
+    pub fn log_level(&self) -> Option<LogLevel> {
+        self.request.extensions.get::<Threshold>().and_then(|t| t.0)
+    }
+
+    /// Sends the caller a log message (`notifications/message`) at `level`,
+    /// when it asked for messages at that level or a lower one; otherwise
+    /// does nothing. The message goes on the response stream of this call,
+    /// before its result, with the tool's name as its logger.
+    ///
+    /// `data` is any JSON: a string, or an object with details. Any
+    /// occurrence of the caller's access token in it is replaced by
+    /// `[redacted]`; keep other secrets and personal data out of it.
+    ///
+    /// ```
+    /// use mcp_runtime::{LogLevel, ToolContext, tool};
+    /// use serde_json::json;
+    ///
+    /// /// Imports the rows of a file.
+    /// #[tool(public)]
+    /// async fn import_rows(ctx: ToolContext, rows: Vec<String>) -> String {
+    ///     ctx.info(format!("importing {} rows", rows.len())).await;
+    ///     for (i, row) in rows.iter().enumerate() {
+    ///         if row.is_empty() {
+    ///             ctx.log(LogLevel::Warning, json!({"skipped": i, "why": "empty"})).await;
+    ///         }
+    ///     }
+    ///     "done".into()
+    /// }
+    /// ```
+    pub async fn log(&self, level: LogLevel, data: impl Into<serde_json::Value>) {
+        if self.log_level().is_none_or(|lowest| level < lowest) {
+            return;
+        }
+        let mut data = data.into();
+        if let Some(token) = &self.token {
+            data = super::log::redact(data, token.raw());
+        }
+        #[allow(deprecated)] // logging is deprecated by SEP-2577; clients still use it
+        let message = rmcp::model::LoggingMessageNotificationParam::new(level.to_rmcp(), data)
+            .with_logger(self.name);
+        #[allow(deprecated)]
+        let sent = self.request.peer.notify_logging_message(message).await;
+        if let Err(e) = sent {
+            tracing::debug!(error = %e, "log message not delivered");
+        }
+    }
+
+    /// [`log`](Self::log) at `debug`.
+    pub async fn debug(&self, message: impl Into<String>) {
+        self.log(LogLevel::Debug, message.into()).await
+    }
+
+    /// [`log`](Self::log) at `info`.
+    pub async fn info(&self, message: impl Into<String>) {
+        self.log(LogLevel::Info, message.into()).await
+    }
+
+    /// [`log`](Self::log) at `warning`.
+    pub async fn warning(&self, message: impl Into<String>) {
+        self.log(LogLevel::Warning, message.into()).await
+    }
+
+    /// [`log`](Self::log) at `error`.
+    pub async fn error(&self, message: impl Into<String>) {
+        self.log(LogLevel::Error, message.into()).await
+    }
 }
 
 /// A tool parameter the server fills in rather than the caller.
@@ -431,7 +515,7 @@ impl ToolContext {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be injected into a tool",
     label = "not an injectable parameter",
-    note = "injected parameters are `AccessToken`, `State<T>` and `ToolContext`"
+    note = "injected parameters are `AccessToken`, `State<T>`, `ToolContext` and `ResourceUpdates`"
 )]
 pub trait FromCallContext: Sized {
     fn from_call_context(cx: &CallContext) -> Result<Self, Unavailable>;
@@ -487,6 +571,8 @@ impl FromCallContext for ToolContext {
             Some(request) => Ok(ToolContext {
                 request: request.clone(),
                 inputs: cx.inputs.clone(),
+                name: cx.tool,
+                token: cx.token.clone(),
             }),
             None => Err(Unavailable::Request),
         }

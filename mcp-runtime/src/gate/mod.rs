@@ -17,6 +17,7 @@ mod challenge;
 mod headers;
 mod host;
 mod limits;
+mod listen;
 mod metadata;
 mod origin;
 mod policy;
@@ -119,6 +120,8 @@ pub(crate) struct Gate {
     step_up: Option<StepUp>,
     /// The protected resource metadata, with authentication.
     metadata: Option<Document>,
+    /// What is served: the listen requests' URIs are narrowed against it.
+    catalog: Arc<Catalog>,
 }
 
 impl Gate {
@@ -141,6 +144,7 @@ impl Gate {
             bearer: None,
             step_up: None,
             metadata: None,
+            catalog: catalog.clone(),
         };
         let Some(verifier) = verifier else {
             return gate;
@@ -278,6 +282,7 @@ where
             if let Some(refused) = gate.step_up_refusal(&request, &bytes) {
                 return Ok(refused);
             }
+            let (request, bytes) = listen::narrow(&gate.catalog, request, bytes);
             let Ok(response) = transport.call(request).await;
             Ok(rewrite::jsonrpc_errors(response.map(Body::new), &bytes).await)
         })

@@ -270,11 +270,17 @@ impl McpServerBuilder {
     /// resource or [template](Self::resource_template) serves is answered
     /// with `-32002` (resource not found).
     ///
-    /// `resources/subscribe` and `resources/unsubscribe` are not offered
-    /// (`-32601`), nor is the `subscribe` capability advertised: the
-    /// transport is stateless, so there is no session to send
-    /// `notifications/resources/updated` on. Likewise the listing never
-    /// changes (no `listChanged`).
+    /// Clients of protocol 2026-07-28 listen for updates of the resources
+    /// they may read on `subscriptions/listen` streams (the `subscribe`
+    /// capability); the server tells them with
+    /// [`McpServer::notify_resource_updated`](crate::McpServer::notify_resource_updated)
+    /// or, inside a tool, a [`ResourceUpdates`](crate::ResourceUpdates).
+    /// For earlier revisions, `resources/subscribe` and
+    /// `resources/unsubscribe` are not offered (`-32601`), nor is
+    /// `subscribe` in their `initialize` answer: the transport is
+    /// stateless, so there is no session to send
+    /// `notifications/resources/updated` on. The listing never changes (no
+    /// `listChanged`).
     ///
     /// ```
     /// use mcp_runtime::{McpServer, ScopeRule};

@@ -1,7 +1,7 @@
 //! rmcp's `ServerHandler` over the catalog: the last step of the request
 //! path before a tool's generated wrapper.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 #[allow(deprecated)] // SetLevelRequestParams: see `set_level`
 use rmcp::{
@@ -9,19 +9,23 @@ use rmcp::{
     model::{
         CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
         CustomRequest, CustomResult, ErrorCode, GetPromptRequestMethod, GetPromptRequestParams,
-        GetPromptResponse, ListPromptsRequestMethod, ListPromptsResult,
-        ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
+        GetPromptResponse, InitializeRequestParams, InitializeResult, ListPromptsRequestMethod,
+        ListPromptsResult, ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
         ListResourcesRequestMethod, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
         ProtocolVersion, ReadResourceRequestMethod, ReadResourceRequestParams,
-        ReadResourceResponse, ServerConfig, SetLevelRequestParams, Tool,
+        ReadResourceResponse, ServerConfig, SetLevelRequestParams, SubscriptionFilter, Tool,
     },
-    service::RequestContext,
+    service::{RequestContext, SubscriptionContext},
 };
 
 use serde_json::Value;
 
 use crate::{
-    catalog::{Catalog, resource::Resources},
+    catalog::{
+        Catalog,
+        log::{self, LogLevel},
+        resource::Resources,
+    },
     token::{AccessToken, CURRENT_TOKEN},
 };
 
@@ -30,6 +34,9 @@ use crate::{
 pub(crate) struct Handler {
     catalog: Arc<Catalog>,
     caller: Caller,
+    /// The log level set with `logging/setLevel` (revisions before
+    /// 2026-07-28), where there is a session to keep it: over stdio.
+    session_level: Option<Arc<Mutex<LogLevel>>>,
 }
 
 /// Where the caller's token comes from.
@@ -69,6 +76,7 @@ impl Handler {
         Self {
             catalog,
             caller: Caller::Request,
+            session_level: None,
         }
     }
 
@@ -77,7 +85,30 @@ impl Handler {
         Self {
             catalog,
             caller: Caller::Configured(configured),
+            session_level: Some(Arc::new(Mutex::new(log::LEGACY_LEVEL))),
         }
+    }
+
+    /// Works out the log level the request in `context` asked for and
+    /// keeps it in the request, for its `ToolContext`; an unknown level is
+    /// `-32602`.
+    fn log_threshold(&self, context: &mut RequestContext<RoleServer>) -> Result<(), ErrorData> {
+        let legacy = match &self.session_level {
+            Some(level) => *level.lock().unwrap_or_else(|e| e.into_inner()),
+            None => log::LEGACY_LEVEL,
+        };
+        let threshold = log::threshold(context, legacy)?;
+        context.extensions.insert(threshold);
+        Ok(())
+    }
+
+    /// The audit id of the HTTP request in `context`, when there is one.
+    fn audit_id(context: &RequestContext<RoleServer>) -> Option<crate::audit::RequestId> {
+        context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<crate::audit::RequestId>())
+            .copied()
     }
 
     /// The token of the caller of the request in `context`.
@@ -102,10 +133,12 @@ impl Handler {
     }
 }
 
-// `resources/subscribe` and `resources/unsubscribe` keep rmcp's answer,
-// `-32601` (method not found): the `subscribe` capability is not offered,
-// because a stateless server has no session to send
-// `notifications/resources/updated` on.
+// `resources/subscribe` and `resources/unsubscribe` (revisions before
+// 2026-07-28) keep rmcp's answer, `-32601` (method not found), and
+// `initialize` does not offer the `subscribe` capability: the transport is
+// stateless, so there is no session stream to send
+// `notifications/resources/updated` on. From 2026-07-28 on, updates go on
+// `subscriptions/listen` streams (see `listen`).
 
 /// Why `params` do not fit `method`, for a method the server knows whose
 /// typed parse failed (the transport then hands the request over as a
@@ -183,9 +216,11 @@ impl ServerHandler for Handler {
         ))
     }
 
-    /// Accepted so clients that set a level first keep working; the transport
-    /// is stateless, so there is no session to remember it in and tools'
-    /// log notifications are sent at every level.
+    /// Revisions before 2026-07-28. Over stdio, the level is kept for the
+    /// rest of the session. Over HTTP it is accepted so clients that set a
+    /// level first keep working, but the transport is stateless: no session
+    /// keeps it, and requests of those revisions get messages at `info`
+    /// and above.
     #[allow(deprecated)] // logging is deprecated by SEP-2577; clients still send it
     async fn set_level(
         &self,
@@ -193,7 +228,100 @@ impl ServerHandler for Handler {
         _context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
         tracing::debug!(level = ?request.level, "logging/setLevel");
+        if let Some(level) = &self.session_level {
+            *level.lock().unwrap_or_else(|e| e.into_inner()) = LogLevel::from_rmcp(request.level);
+        }
         Ok(())
+    }
+
+    /// Revisions before 2026-07-28 cannot subscribe here (see above): their
+    /// `initialize` answer does not offer `subscribe`.
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, ErrorData> {
+        context.peer.set_peer_info(request.clone());
+        let mut result = self.negotiate_initialize(&request)?;
+        if let Some(resources) = result.capabilities.resources.as_mut() {
+            resources.subscribe = None;
+        }
+        Ok(result)
+    }
+
+    /// `subscriptions/listen` (2026-07-28): resource updates only, for the
+    /// URIs a resource or template serves. The catalog is fixed when the
+    /// server is built, so there are no list changes to listen for.
+    ///
+    /// Over HTTP the gate has already removed from the request the URIs the
+    /// caller may not read, so the acknowledgment lists only the others.
+    /// rmcp asks this before the caller is known to the handler; over stdio
+    /// the configured identity is, when it is a fixed one.
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        let resources = self.catalog.resources()?;
+        let requested = requested.resource_subscriptions.iter().flatten();
+        let uris: Vec<String> = match &self.caller {
+            Caller::Configured(super::caller::Configured::Fixed(token)) => self
+                .catalog
+                .readable(requested, token.as_ref(), None)
+                .into_iter()
+                .collect(),
+            _ => requested
+                .filter(|uri| resources.find(uri).is_some())
+                .cloned()
+                .collect(),
+        };
+        Some(
+            SubscriptionFilter::builder()
+                .resource_subscriptions(uris)
+                .build(),
+        )
+    }
+
+    /// One listen stream, after its acknowledgment: sends
+    /// `notifications/resources/updated` for the acknowledged URIs the
+    /// caller may read, until the client closes the stream, the server
+    /// shuts down, or the caller's token expires (then the stream ends with
+    /// its final result, and the client listens again with a fresh token).
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
+        let request = context.request_context();
+        let token = self.token_of(request).await?;
+        let accepted = context.accepted().resource_subscriptions.iter().flatten();
+        let uris = self
+            .catalog
+            .readable(accepted, token.as_ref(), Self::audit_id(request));
+        let subject = token.as_ref().map(|t| t.subject().to_owned());
+        let expires = token.as_ref().and_then(AccessToken::expires_at);
+        let registration = self.catalog.updates().register(subject, uris);
+        let expiry = async {
+            match expires {
+                Some(at) => {
+                    let left = at
+                        .duration_since(std::time::SystemTime::now())
+                        .unwrap_or_default();
+                    tokio::time::sleep(left).await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(expiry);
+        loop {
+            tokio::select! {
+                () = context.cancelled() => return Ok(()),
+                () = &mut expiry => return Ok(()),
+                updated = registration.next() => {
+                    for uri in updated {
+                        if let Err(e) = context.sink().notify_resource_updated(uri).await {
+                            tracing::debug!(error = %e, "listen stream closed");
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+        }
     }
 
     async fn list_resources(
@@ -231,9 +359,10 @@ impl ServerHandler for Handler {
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        context: RequestContext<RoleServer>,
+        mut context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         self.resources::<ReadResourceRequestMethod>()?;
+        self.log_threshold(&mut context)?;
         let token = self.token_of(&context).await?;
         let hints = has_cache_hints(&context);
         let hint = self.catalog.read_hint(&request.uri);
@@ -268,11 +397,12 @@ impl ServerHandler for Handler {
     async fn get_prompt(
         &self,
         request: GetPromptRequestParams,
-        context: RequestContext<RoleServer>,
+        mut context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
         if self.catalog.prompts().is_none() {
             return Err(ErrorData::method_not_found::<GetPromptRequestMethod>());
         }
+        self.log_threshold(&mut context)?;
         let token = self.token_of(&context).await?;
         let get = self
             .catalog
@@ -286,8 +416,9 @@ impl ServerHandler for Handler {
     async fn complete(
         &self,
         request: CompleteRequestParams,
-        context: RequestContext<RoleServer>,
+        mut context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
+        self.log_threshold(&mut context)?;
         let token = self.token_of(&context).await?;
         let complete = self
             .catalog
@@ -302,8 +433,9 @@ impl ServerHandler for Handler {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        context: RequestContext<RoleServer>,
+        mut context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        self.log_threshold(&mut context)?;
         let token = self.token_of(&context).await?;
         self.catalog
             .call_tool_over_mcp(request, token, context)

@@ -237,6 +237,55 @@ impl McpServer {
         self.catalog.permissions()
     }
 
+    /// Tells the clients listening for `uri` (on `subscriptions/listen`
+    /// streams, protocol 2026-07-28) that the resource changed; returns how
+    /// many streams were told. Each stream was opened by a caller allowed
+    /// to read `uri` (the others are not acknowledged for it), so this is
+    /// for a resource that reads the same for everyone who may read it.
+    /// For one whose content is the caller's own, use
+    /// [`notify_resource_updated_for`](Self::notify_resource_updated_for);
+    /// inside a tool, take a [`ResourceUpdates`](crate::ResourceUpdates).
+    ///
+    /// Streams live in the process that accepted them: behind a load
+    /// balancer, call this on every replica (from whatever tells them of
+    /// the change).
+    ///
+    /// ```
+    /// use mcp_runtime::{McpServer, resource};
+    ///
+    /// /// Today's menu.
+    /// #[resource(uri = "menu://today", public)]
+    /// fn menu_today() -> String {
+    ///     "soup".into()
+    /// }
+    ///
+    /// let server = McpServer::builder().item::<menu_today>().build().unwrap();
+    /// // Later, when the kitchen changes the menu:
+    /// let told = server.notify_resource_updated("menu://today");
+    /// assert_eq!(told, 0, "nobody is listening yet");
+    /// ```
+    pub fn notify_resource_updated(&self, uri: &str) -> usize {
+        self.catalog
+            .updates()
+            .publish(uri, crate::catalog::updates::Audience::Everyone)
+    }
+
+    /// Tells only `subject`'s listening clients that `uri` changed: for a
+    /// resource whose content depends on the caller, so that other users
+    /// listening for the same URI learn nothing of `subject`'s activity.
+    /// Returns how many streams were told.
+    pub fn notify_resource_updated_for(&self, subject: &str, uri: &str) -> usize {
+        self.catalog.updates().publish(
+            uri,
+            crate::catalog::updates::Audience::Subject(Some(subject)),
+        )
+    }
+
+    /// How many `subscriptions/listen` streams are open in this process.
+    pub fn listen_streams(&self) -> usize {
+        self.catalog.updates().streams()
+    }
+
     /// Calls a tool in process, as a client with `token` would (scope check
     /// included): handy in tests.
     ///
