@@ -155,10 +155,12 @@ async fn an_unknown_level_is_invalid_params() {
 }
 
 #[tokio::test]
-async fn earlier_revisions_over_http_get_info_and_above() {
+async fn earlier_revisions_over_http_get_nothing_they_cannot_ask_for() {
+    // No session keeps a `logging/setLevel` over stateless HTTP.
     let app = server().into_router();
     let (messages, _) = call(&app, "2025-11-25", None).await;
-    assert_eq!(levels(&messages), ["info", "warning", "error"]);
+    assert_eq!(levels(&messages), Vec::<&str>::new());
+    assert_eq!(messages.len(), 1, "the answer alone: {messages:?}");
 }
 
 /// A stdio session: one line of JSON per message.
@@ -243,7 +245,22 @@ async fn over_stdio_the_level_set_lasts_for_the_session() {
 
     session.send(chatty_call(2)).await;
     let messages = session.until_reply(2).await;
-    assert_eq!(stdio_levels(&messages, 2), ["info", "warning", "error"]);
+    assert_eq!(
+        stdio_levels(&messages, 2),
+        Vec::<&str>::new(),
+        "nothing before a level is set"
+    );
+
+    session
+        .send(
+            json!({"jsonrpc": "2.0", "id": 5, "method": "logging/setLevel",
+                     "params": {"level": "info"}}),
+        )
+        .await;
+    session.until_reply(5).await;
+    session.send(chatty_call(6)).await;
+    let messages = session.until_reply(6).await;
+    assert_eq!(stdio_levels(&messages, 6), ["info", "warning", "error"]);
 
     session
         .send(

@@ -8,10 +8,10 @@
 //!
 //! Before 2026-07-28, a client set a level for its session with
 //! `logging/setLevel`. Over stdio there is a session and the level set is
-//! kept for the rest of it. Over HTTP the transport is stateless: a level
-//! set in one request cannot apply to the next, so requests of those
-//! revisions get messages at [`LEGACY_LEVEL`] and above (a `logLevel` in
-//! their `_meta` is honoured too).
+//! kept for the rest of it; nothing is sent before one is set. Over HTTP
+//! the transport is stateless: a level set in one request cannot apply to
+//! the next, so requests of those revisions cannot ask and get nothing (a
+//! `logLevel` in their `_meta` is honoured, though).
 
 use rmcp::{ErrorData, RoleServer, model::ProtocolVersion, service::RequestContext};
 use serde::{Deserialize, Serialize};
@@ -42,10 +42,6 @@ pub enum LogLevel {
     /// The system is unusable.
     Emergency,
 }
-
-/// The level requests of revisions before 2026-07-28 get over HTTP, and
-/// over stdio until the client sets one.
-pub(crate) const LEGACY_LEVEL: LogLevel = LogLevel::Info;
 
 impl LogLevel {
     #[allow(deprecated)] // logging is deprecated by SEP-2577; clients still use it
@@ -87,10 +83,10 @@ pub(crate) struct Threshold(pub(crate) Option<LogLevel>);
 
 /// The threshold of the request in `context`: its `_meta` level when it
 /// has one (an unknown level is `-32602`); otherwise none from 2026-07-28
-/// on, and `legacy` before.
+/// on, and `legacy` (the level a session set, if any) before.
 pub(crate) fn threshold(
     context: &RequestContext<RoleServer>,
-    legacy: LogLevel,
+    legacy: Option<LogLevel>,
 ) -> Result<Threshold, ErrorData> {
     if let Some(value) = context.meta.get(META_KEY) {
         return match serde_json::from_value::<LogLevel>(value.clone()) {
@@ -107,7 +103,7 @@ pub(crate) fn threshold(
     let per_request = context
         .protocol_version()
         .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
-    Ok(Threshold((!per_request).then_some(legacy)))
+    Ok(Threshold(if per_request { None } else { legacy }))
 }
 
 /// `value` as JSON, cut to a length fit for an error message.

@@ -35,8 +35,9 @@ pub(crate) struct Handler {
     catalog: Arc<Catalog>,
     caller: Caller,
     /// The log level set with `logging/setLevel` (revisions before
-    /// 2026-07-28), where there is a session to keep it: over stdio.
-    session_level: Option<Arc<Mutex<LogLevel>>>,
+    /// 2026-07-28), where there is a session to keep it: over stdio. Until
+    /// one is set, nothing is sent.
+    session_level: Option<Arc<Mutex<Option<LogLevel>>>>,
 }
 
 /// Where the caller's token comes from.
@@ -85,7 +86,7 @@ impl Handler {
         Self {
             catalog,
             caller: Caller::Configured(configured),
-            session_level: Some(Arc::new(Mutex::new(log::LEGACY_LEVEL))),
+            session_level: Some(Arc::new(Mutex::new(None))),
         }
     }
 
@@ -95,7 +96,7 @@ impl Handler {
     fn log_threshold(&self, context: &mut RequestContext<RoleServer>) -> Result<(), ErrorData> {
         let legacy = match &self.session_level {
             Some(level) => *level.lock().unwrap_or_else(|e| e.into_inner()),
-            None => log::LEGACY_LEVEL,
+            None => None,
         };
         let threshold = log::threshold(context, legacy)?;
         context.extensions.insert(threshold);
@@ -229,7 +230,8 @@ impl ServerHandler for Handler {
     ) -> Result<(), ErrorData> {
         tracing::debug!(level = ?request.level, "logging/setLevel");
         if let Some(level) = &self.session_level {
-            *level.lock().unwrap_or_else(|e| e.into_inner()) = LogLevel::from_rmcp(request.level);
+            *level.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(LogLevel::from_rmcp(request.level));
         }
         Ok(())
     }
