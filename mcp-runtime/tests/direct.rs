@@ -216,6 +216,36 @@ fn cases() -> Vec<Case> {
             true,
         ),
         case(
+            "call with params before the method",
+            std(),
+            r#"{"params":{"arguments":{"text":"first"},"name":"d_echo"},"id":13,"jsonrpc":"2.0","method":"tools/call"}"#.into(),
+            true,
+        ),
+        case(
+            "list with params before the method",
+            std(),
+            r#"{"params":{"cursor":"c"},"id":14,"method":"tools/list","jsonrpc":"2.0"}"#.into(),
+            true,
+        ),
+        case(
+            "ping with params (empty)",
+            std(),
+            r#"{"jsonrpc":"2.0","id":15,"method":"ping","params":{}}"#.into(),
+            false,
+        ),
+        case(
+            "escaped key",
+            std(),
+            r#"{"jsonrpc":"2.0","id":16,"met\u0068od":"ping"}"#.into(),
+            false,
+        ),
+        case(
+            "duplicate params",
+            std(),
+            r#"{"jsonrpc":"2.0","id":17,"method":"tools/list","params":{},"params":{}}"#.into(),
+            false,
+        ),
+        case(
             "ping",
             std(),
             json!({"jsonrpc": "2.0", "id": 12, "method": "ping"}).to_string(),

@@ -51,7 +51,10 @@ use rmcp::model::{
     ErrorData, JsonObject, ListToolsResult, ProtocolVersion, RequestId, ServerJsonRpcMessage,
     ServerResult, Tool,
 };
-use serde::{Deserialize, Serialize};
+use serde::{
+    Deserialize, Serialize,
+    de::{self, MapAccess, Visitor},
+};
 use serde_json::value::RawValue;
 
 use crate::{
@@ -202,17 +205,71 @@ fn content_type_is_json(headers: &HeaderMap) -> bool {
         })
 }
 
-/// One JSON-RPC request, as the direct path reads it: exactly these keys,
-/// and `params` left unparsed until the method is known. A message of any
-/// other shape is not read further here (rmcp's transport reads it).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One JSON-RPC request, as the direct path reads it: exactly the keys
+/// `jsonrpc`, `id`, `method` and `params` (the last optional), each once,
+/// with unescaped names. When `method` comes before `params`, as clients
+/// write it, `params` is read straight into its shape; otherwise it is kept
+/// unparsed until the method is known. A message of any other shape is not
+/// read further here (rmcp's transport reads it).
 struct Envelope<'a> {
     jsonrpc: &'a str,
     id: RequestId,
     method: &'a str,
-    #[serde(borrow, default)]
-    params: Option<&'a RawValue>,
+    params: Params<'a>,
+}
+
+/// What an envelope's `params` were read into.
+enum Params<'a> {
+    Absent,
+    Raw(&'a RawValue),
+    Call(CallParams),
+    List,
+}
+
+impl<'de> Deserialize<'de> for Envelope<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(EnvelopeVisitor)
+    }
+}
+
+struct EnvelopeVisitor;
+
+impl<'de> Visitor<'de> for EnvelopeVisitor {
+    type Value = Envelope<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON-RPC request")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope<'de>, A::Error> {
+        let (mut jsonrpc, mut id, mut method) = (None, None, None);
+        let mut params = None;
+        while let Some(key) = map.next_key::<&'de str>()? {
+            match key {
+                "jsonrpc" if jsonrpc.is_none() => jsonrpc = Some(map.next_value()?),
+                "id" if id.is_none() => id = Some(map.next_value()?),
+                "method" if method.is_none() => method = Some(map.next_value()?),
+                "params" if params.is_none() => {
+                    params = Some(match method {
+                        Some("tools/call") => Params::Call(map.next_value()?),
+                        Some("tools/list") => {
+                            map.next_value::<ListParams>()?;
+                            Params::List
+                        }
+                        Some(_) => return Err(de::Error::custom("params of another method")),
+                        None => Params::Raw(map.next_value()?),
+                    })
+                }
+                _ => return Err(de::Error::custom("another key, or a key twice")),
+            }
+        }
+        Ok(Envelope {
+            jsonrpc: jsonrpc.ok_or_else(|| de::Error::missing_field("jsonrpc"))?,
+            id: id.ok_or_else(|| de::Error::missing_field("id"))?,
+            method: method.ok_or_else(|| de::Error::missing_field("method"))?,
+            params: params.unwrap_or(Params::Absent),
+        })
+    }
 }
 
 /// `tools/call` params: a name and arguments, nothing else (no `_meta`, no
@@ -250,16 +307,17 @@ fn parse(body: &[u8]) -> Option<Message> {
     }
     let id = envelope.id;
     match (envelope.method, envelope.params) {
-        ("tools/call", Some(params)) => Some(Message::Call {
+        ("tools/call", Params::Call(params)) => Some(Message::Call { id, params }),
+        ("tools/call", Params::Raw(params)) => Some(Message::Call {
             id,
             params: serde_json::from_str(params.get()).ok()?,
         }),
-        ("tools/list", None) => Some(Message::List { id }),
-        ("tools/list", Some(params)) => {
+        ("tools/list", Params::Absent | Params::List) => Some(Message::List { id }),
+        ("tools/list", Params::Raw(params)) => {
             serde_json::from_str::<ListParams>(params.get()).ok()?;
             Some(Message::List { id })
         }
-        ("ping", None) => Some(Message::Ping { id }),
+        ("ping", Params::Absent) => Some(Message::Ping { id }),
         _ => None,
     }
 }
