@@ -269,7 +269,7 @@ if has args; then
   echo "peak RSS after the 1 MB case: rmcp $(rss 38131), ours $(rss 38130)"
 fi
 if has tokens; then
-  echo; echo "== distinct tokens (each cache bounded at 32 MiB by default)"
+  echo; echo "== distinct tokens (the cache holds at most 10,000 tokens and 32 MiB by default)"
   header "tokens in use" "1 token"
   for n in "1 token" "1,000 tokens" "100,000 tokens"; do row "$n" "1 token"; done
   for port in 38120 38121 38122; do
