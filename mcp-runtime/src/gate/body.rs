@@ -3,6 +3,7 @@
 //! what was wrong with it.
 
 use std::{
+    pin::Pin,
     task::{Context, Poll, Waker},
     time::Duration,
 };
@@ -17,6 +18,7 @@ use axum::{
 use bytes::BytesMut;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use tokio::time::{Instant, error::Elapsed};
 
 /// The body the gate has read, in the request's extensions: what comes
 /// after the gate reads it from there without polling the body again.
@@ -53,28 +55,37 @@ pub(crate) async fn buffer(
     }
 }
 
+/// The next frame of `body`: taken at once when it has arrived (no timer),
+/// otherwise awaited until `deadline` (computed only then; `None`: no
+/// limit). `Err` when the deadline passed first.
+async fn next_frame(
+    mut body: Pin<&mut Body>,
+    deadline: impl FnOnce() -> Option<Instant>,
+) -> Result<Option<Result<hyper::body::Frame<Bytes>, axum::Error>>, Elapsed> {
+    let ready = {
+        let mut cx = Context::from_waker(Waker::noop());
+        body.as_mut().poll_frame(&mut cx)
+    };
+    match ready {
+        Poll::Ready(frame) => Ok(frame),
+        Poll::Pending => match deadline() {
+            Some(deadline) => tokio::time::timeout_at(deadline, body.frame()).await,
+            None => Ok(body.frame().await),
+        },
+    }
+}
+
 /// Reads and drops `body`: whether all of it came, at most `limit` bytes
 /// within `time`. A body that has already arrived takes no timer.
 pub(crate) async fn drain(body: Body, limit: usize, time: Duration) -> bool {
     let mut body = std::pin::pin!(body);
     let mut length = 0usize;
-    let deadline = tokio::time::Instant::now() + time;
+    let deadline = Instant::now() + time;
     loop {
-        let ready = {
-            let mut cx = Context::from_waker(Waker::noop());
-            body.as_mut().poll_frame(&mut cx)
-        };
-        let frame = match ready {
-            Poll::Ready(frame) => frame,
-            Poll::Pending => match tokio::time::timeout_at(deadline, body.frame()).await {
-                Ok(frame) => frame,
-                Err(_) => return false,
-            },
-        };
-        match frame {
-            None => return true,
-            Some(Err(_)) => return false,
-            Some(Ok(frame)) => {
+        match next_frame(body.as_mut(), || Some(deadline)).await {
+            Ok(None) => return true,
+            Err(_) | Ok(Some(Err(_))) => return false,
+            Ok(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     length += data.len();
                     if length > limit {
@@ -103,19 +114,9 @@ async fn read(body: Body, max_bytes: usize, stall: Option<Duration>) -> Result<B
     let mut rest: Option<BytesMut> = None;
     let mut length = 0usize;
     loop {
-        let ready = {
-            let mut cx = Context::from_waker(Waker::noop());
-            body.as_mut().poll_frame(&mut cx)
-        };
-        let frame = match ready {
-            Poll::Ready(frame) => frame,
-            Poll::Pending => match stall {
-                Some(stall) => tokio::time::timeout(stall, body.frame())
-                    .await
-                    .map_err(|_| NotRead::Stalled(format!("no data for {stall:?}")))?,
-                None => body.frame().await,
-            },
-        };
+        let frame = next_frame(body.as_mut(), || stall.map(|stall| Instant::now() + stall))
+            .await
+            .map_err(|_| NotRead::Stalled(format!("no data for {stall:?}")))?;
         let data = match frame {
             None => break,
             Some(Err(e)) => return Err(NotRead::Stalled(e.to_string())),
