@@ -550,6 +550,15 @@ impl FromCallContext for AccessToken {
     }
 }
 
+impl FromCallContext for super::updates::ResourceUpdates {
+    fn from_call_context(cx: &CallContext) -> Result<Self, Unavailable> {
+        Ok(Self::for_caller(
+            cx.shared.updates.clone(),
+            cx.token.as_ref().map(|t| t.subject().to_owned()),
+        ))
+    }
+}
+
 impl FromCallContext for Option<AccessToken> {
     fn from_call_context(cx: &CallContext) -> Result<Self, Unavailable> {
         Ok(cx.token.clone())

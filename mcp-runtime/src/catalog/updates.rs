@@ -25,8 +25,6 @@ use std::{
 
 use tokio::sync::Notify;
 
-use super::tool::{CallContext, FromCallContext, Unavailable};
-
 /// Every open listen stream of this process.
 #[derive(Debug, Default)]
 pub(crate) struct Hub {
@@ -198,12 +196,10 @@ impl ResourceUpdates {
     }
 }
 
-impl FromCallContext for ResourceUpdates {
-    fn from_call_context(cx: &CallContext) -> Result<Self, Unavailable> {
-        Ok(ResourceUpdates {
-            hub: cx.shared.updates.clone(),
-            subject: cx.token.as_ref().map(|t| t.subject().to_owned()),
-        })
+impl ResourceUpdates {
+    /// The handle a tool, resource or prompt of a caller with `subject` gets.
+    pub(crate) fn for_caller(hub: Arc<Hub>, subject: Option<String>) -> Self {
+        ResourceUpdates { hub, subject }
     }
 }
 
