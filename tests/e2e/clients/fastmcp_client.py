@@ -4,6 +4,7 @@
     python fastmcp_client.py oauth  --url URL --step-up-url URL --issuer AS_ISSUER [--label L]
     python fastmcp_client.py m2m    --url URL --step-up-url URL --issuer AS_URL [--client-id ID --client-secret S] [--label L]
     python fastmcp_client.py keepalive --url URL [--rounds N]
+    python fastmcp_client.py mrtr2026 --url URL --token JWT --other-token JWT [--label L]
 
 bearer: `Client(url, auth="<token>")` (fastmcp's BearerAuth), with both the default ("auto", which
 probes the 2026-07-28 `server/discover`) and the "legacy" initialize handshake.
@@ -12,6 +13,9 @@ oauth:  fastmcp's browser OAuth client (`OAuth`) driven headlessly: discovery, D
         metadata issuer, --issuer), then a 403 insufficient_scope step-up.
 m2m:    fastmcp's `ClientCredentialsOAuthProvider`, including its 403 step-up.
 keepalive: the HTTP stack under them (httpx2) reusing its connection after a 401.
+mrtr2026: two callers on protocol 2026-07-28: confirmations as multi round-trip requests
+        (accepted, declined, cancelled; a forged requestState and one replayed by another caller
+        refused) and subscriptions/listen (updates reach the caller's own streams only).
 
 Prints one line per check and `<peer>: N passed, M failed`; exits 1 on any failure. Every group
 states how many checks it makes; a group that completes with another number fails (a check that
@@ -35,9 +39,12 @@ from typing import Any
 import httpx2
 from fastmcp import Client
 from fastmcp.client.auth import ClientCredentialsOAuthProvider, OAuth
+from fastmcp.client.elicitation import ElicitResult
 from fastmcp.client.transports import StreamableHttpTransport
 from fastmcp.exceptions import ToolError
+from mcp.client.subscriptions import ResourceUpdated, listen
 from mcp.shared.exceptions import MCPError
+from mcp_types import InputRequiredResult
 
 warnings.filterwarnings("ignore", message="Using in-memory token storage")
 
@@ -551,6 +558,146 @@ async def read_response(reader: asyncio.StreamReader) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# mrtr2026: protocol 2026-07-28's multi round-trip requests and subscriptions/listen, two callers
+
+
+class Asker:
+    """An elicitation handler that answers every question with `action` and records the messages."""
+
+    def __init__(self, action: str = "accept") -> None:
+        self.action = action
+        self.messages: list[str] = []
+
+    async def __call__(self, message: str, response_type: Any, params: Any, context: Any) -> ElicitResult:
+        self.messages.append(message)
+        return ElicitResult(action=self.action, content={} if self.action == "accept" else None)
+
+
+def todo_ids(result: Any) -> list[int]:
+    return [x.get("id") for x in (result.structured_content or {}).get("todos", [])]
+
+
+def state_refusal(error: BaseException | None) -> bool:
+    """A JSON-RPC error -32602 about the requestState (``Invalid `requestState`: ...``)."""
+    return isinstance(error, MCPError) and error.error.code == -32602 and "requestState" in error.error.message
+
+
+async def mrtr2026(t: Checks, a: argparse.Namespace) -> None:
+    alice_asks, bob_asks = Asker(), Asker()
+    async with Client(a.url, auth=a.token, elicitation_handler=alice_asks) as alice, \
+            Client(a.url, auth=a.other_token, elicitation_handler=bob_asks) as bob:
+
+        async def create(c: Client, what: str) -> int:
+            title = f"fastmcp-2026 {a.label} {what} {time.time_ns()}"
+            created = await c.call_tool("create_todo", {"title": title})
+            return (created.structured_content or {})["id"]
+
+        async def present(c: Client, todo: int) -> bool:
+            return todo in todo_ids(await c.call_tool("list_todos", {"include_done": True}))
+
+        async def negotiated() -> None:
+            t.eq([alice.protocol_version, bob.protocol_version], ["2026-07-28", "2026-07-28"],
+                 "both clients negotiated 2026-07-28")
+
+        await t.group("protocol 2026-07-28", negotiated(), 1)
+
+        async def accept() -> None:
+            todo = await create(alice, "accept")
+            t.ok(await present(alice, todo), "accept: the new todo is listed", todo)
+            alice_asks.action, alice_asks.messages = "accept", []
+            res = await alice.call_tool("delete_todo", {"id": todo}, raise_on_error=False)
+            t.ok(not res.is_error and (res.structured_content or {}).get("deleted") == todo,
+                 "accept: delete_todo completes after the confirmation (InputRequiredResult, answer, retry)", res)
+            t.ok(len(alice_asks.messages) == 1 and alice_asks.messages[0].startswith(f"Delete todo {todo}, "),
+                 "accept: the elicitation handler was asked once, with the confirmation message", alice_asks.messages)
+            t.ok(not await present(alice, todo), "accept: list_todos no longer shows the todo")
+
+        await t.group("MRTR: confirmation accepted", accept(), 4)
+
+        async def refuse() -> None:
+            todo = await create(alice, "refuse")
+            t.ok(await present(alice, todo), "refuse: the new todo is listed", todo)
+            for action in ("decline", "cancel"):
+                alice_asks.action, alice_asks.messages = action, []
+                res = await alice.call_tool("delete_todo", {"id": todo}, raise_on_error=False)
+                text = " ".join(getattr(c, "text", "") for c in res.content)
+                t.ok(res.is_error and f"todo {todo} was not deleted" in text,
+                     f"{action}: delete_todo ends in a tool error saying nothing was deleted", res)
+                t.eq(len(alice_asks.messages), 1, f"{action}: the elicitation handler was asked once")
+                t.ok(await present(alice, todo), f"{action}: the todo is still listed")
+
+        await t.group("MRTR: confirmation declined, cancelled", refuse(), 7)
+
+        async def state() -> None:
+            todo = await create(alice, "forged")
+            answer = {"input-1": ElicitResult(action="accept")}
+            error: BaseException | None = None
+            try:
+                res = await alice.session.call_tool("delete_todo", {"id": todo}, input_responses=answer,
+                                                    request_state="forged-state-of-no-one", allow_input_required=True)
+                error = RuntimeError(f"answered {res!r}")
+            except Exception as e:  # noqa: BLE001 - checked below
+                error = e
+            t.ok(state_refusal(error), "a made-up requestState with inputResponses -> JSON-RPC error -32602 (requestState)",
+                 repr(error))
+            t.ok(await present(alice, todo), "the todo survived the forged retry")
+
+            bobs = await create(bob, "replayed")
+            first = await bob.session.call_tool("delete_todo", {"id": bobs}, allow_input_required=True)
+            reqs = getattr(first, "input_requests", None) or {}
+            t.ok(isinstance(first, InputRequiredResult) and first.request_state and len(reqs) == 1
+                 and all(r.method == "elicitation/create" for r in reqs.values()),
+                 "bob's delete_todo: an InputRequiredResult with one elicitation/create and a requestState", first)
+            keys = list(reqs) or ["input-1"]
+            answers = {k: ElicitResult(action="accept") for k in keys}
+            error = None
+            try:
+                res = await alice.session.call_tool("delete_todo", {"id": bobs}, input_responses=answers,
+                                                    request_state=first.request_state, allow_input_required=True)
+                error = RuntimeError(f"answered {res!r}")
+            except Exception as e:  # noqa: BLE001 - checked below
+                error = e
+            t.ok(state_refusal(error), "bob's requestState replayed by alice -> JSON-RPC error -32602 (requestState)",
+                 repr(error))
+            t.ok(await present(bob, bobs), "bob's todo survived alice's replay")
+            # The same state from its own caller is good: the refusal above was about the caller.
+            done = await bob.session.call_tool("delete_todo", {"id": bobs}, input_responses=answers,
+                                               request_state=first.request_state, allow_input_required=True)
+            t.ok(not getattr(done, "is_error", True) and (done.structured_content or {}).get("deleted") == bobs
+                 and not await present(bob, bobs), "bob's own retry with that requestState deletes his todo", done)
+
+        await t.group("MRTR: forged and replayed requestState", state(), 6)
+
+        async def streams() -> None:
+            items, hr = "todo://items", "hr://employees/1"
+            async with listen(alice.session, resource_subscriptions=[items, hr]) as sa, \
+                    listen(bob.session, resource_subscriptions=[items]) as sb:
+                honored_a = sa.honored.resource_subscriptions or []
+                t.ok(items in honored_a, "listen: alice's acknowledgment includes todo://items", sa.honored)
+                t.ok(hr not in honored_a, "listen: alice (no hr:read) is not acknowledged hr://employees/1", sa.honored)
+                t.ok(items in (sb.honored.resource_subscriptions or []), "listen: bob's acknowledgment includes todo://items", sb.honored)
+
+                async def next_event(sub: Any, seconds: float) -> Any:
+                    try:
+                        return await asyncio.wait_for(sub.__anext__(), seconds)
+                    except asyncio.TimeoutError:
+                        return None
+
+                await create(alice, "listen")
+                got = await next_event(sa, 10)
+                t.ok(isinstance(got, ResourceUpdated) and got.uri == items,
+                     "listen: alice's create_todo -> alice's stream gets resources/updated todo://items", got)
+                got = await next_event(sb, 2)
+                t.ok(got is None, "listen: bob's stream hears nothing of alice's change (2 s)", got)
+                await create(bob, "listen")
+                got = await next_event(sb, 10)
+                t.ok(isinstance(got, ResourceUpdated) and got.uri == items,
+                     "listen: bob's own create_todo -> bob's stream gets resources/updated todo://items", got)
+
+        await t.group("subscriptions/listen: updates go to the caller's streams only", streams(), 6)
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def main() -> int:
@@ -580,14 +727,21 @@ def main() -> int:
     k.add_argument("--url", required=True)
     k.add_argument("--rounds", type=int, default=300)
     k.add_argument("--label", default="dev")
+    r = sub.add_parser("mrtr2026")
+    r.add_argument("--url", required=True)
+    r.add_argument("--token", required=True, help="todo:read todo:write for one subject (alice)")
+    r.add_argument("--other-token", required=True, help="todo:read todo:write for another subject (bob)")
+    r.add_argument("--label", default="dev")
     a = p.parse_args()
 
     import fastmcp
 
-    peer = {"bearer": "fastmcp", "oauth": "fastmcp-oauth", "m2m": "fastmcp-m2m", "keepalive": "httpx2-keepalive"}[a.cmd]
+    peer = {"bearer": "fastmcp", "oauth": "fastmcp-oauth", "m2m": "fastmcp-m2m", "keepalive": "httpx2-keepalive",
+            "mrtr2026": "fastmcp-2026"}[a.cmd]
     t = Checks(f"{peer}/{a.label}")
     print(f"# fastmcp {fastmcp.__version__}", flush=True)
-    asyncio.run({"bearer": bearer, "oauth": oauth, "m2m": m2m, "keepalive": keepalive}[a.cmd](t, a))
+    asyncio.run({"bearer": bearer, "oauth": oauth, "m2m": m2m, "keepalive": keepalive,
+                 "mrtr2026": mrtr2026}[a.cmd](t, a))
     return t.finish()
 
 

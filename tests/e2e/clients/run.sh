@@ -13,7 +13,8 @@
 #                  -e environment, and from the README's desktop-client entry (inspector-stdio.mjs)
 #   fastmcp        Python fastmcp Client with a bearer token, its OAuth client (headless) and its
 #                  client_credentials provider (fastmcp_client.py); httpx2-keepalive: its HTTP
-#                  stack reusing a connection after a 401
+#                  stack reusing a connection after a 401; fastmcp-2026: two callers on protocol
+#                  2026-07-28, confirmations as multi round-trip requests and subscriptions/listen
 #
 # Installs what it needs (npm ci here and in ../as, a venv in .venv), builds demo-server with cargo
 # (CARGO_TARGET_DIR respected; DEMO_SERVER_BIN=path skips the build), starts two test authorization
@@ -244,6 +245,10 @@ run_peer inspector-cli-stdio/dev 18 node inspector-stdio.mjs --demo "$DEMO" --db
 
 run_peer fastmcp/dev 24 "$PY" fastmcp_client.py bearer --label dev --url "$(mcp "$P_DEV")" --subject e2e-fastmcp \
   --token "$(dev_token 'todo:read todo:write' e2e-fastmcp)" --readonly-token "$(dev_token todo:read e2e-fastmcp)"
+# Two callers on protocol 2026-07-28: confirmations as multi round-trip requests (InputRequiredResult,
+# the elicitation handler, the retry; forged and replayed requestState) and subscriptions/listen.
+run_peer fastmcp-2026/dev 24 "$PY" fastmcp_client.py mrtr2026 --label dev --url "$(mcp "$P_DEV")" \
+  --token "$(dev_token 'todo:read todo:write' e2e-alice)" --other-token "$(dev_token 'todo:read todo:write' e2e-bob)"
 run_peer fastmcp/generic 24 "$PY" fastmcp_client.py bearer --label generic --url "$(mcp "$P_GEN")" --subject test-client \
   --token "$(cc_token "$GEN_TOKEN_EP" 'todo:read todo:write' "$(mcp "$P_GEN")")" \
   --readonly-token "$(cc_token "$GEN_TOKEN_EP" todo:read "$(mcp "$P_GEN")")"
