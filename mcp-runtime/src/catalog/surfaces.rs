@@ -39,9 +39,6 @@ impl Catalog {
         rule_of: impl Fn(&H) -> ScopeRule,
         token: Option<&AccessToken>,
     ) -> Vec<T> {
-        if !self.filter_listings {
-            return listing.items().to_vec();
-        }
         listing
             .items()
             .iter()

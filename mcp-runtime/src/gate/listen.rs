@@ -18,6 +18,7 @@ use axum::{
 };
 use serde_json::Value;
 
+use super::Buffered;
 use crate::{audit::RequestId, catalog::Catalog, token::AccessToken};
 
 /// `request` and its body `bytes`, with the URIs of a listen request
@@ -59,6 +60,8 @@ pub(crate) fn narrow(catalog: &Catalog, request: Request, bytes: Bytes) -> (Requ
     parts
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    // What comes after the gate reads the body from here too.
+    parts.extensions.insert(Buffered(bytes.clone()));
     (Request::from_parts(parts, Body::from(bytes.clone())), bytes)
 }
 

@@ -63,7 +63,7 @@ use crate::{
 };
 
 /// The transport, with the direct path in front of it. Cheap to clone: the
-/// transport is cloned only for the requests it answers.
+/// transport is cloned only for the requests passed on to it.
 #[derive(Clone)]
 pub(crate) struct Direct<T>(Arc<Shared<T>>);
 
@@ -91,7 +91,11 @@ impl<T> Direct<T> {
         on: bool,
         sse: bool,
     ) -> Self {
-        let tools = catalog.tools().items().iter().map(legacy_listed).collect();
+        let tools = if on {
+            catalog.tools().items().iter().map(legacy_listed).collect()
+        } else {
+            Arc::default()
+        };
         Self(Arc::new(Shared {
             catalog,
             transport,

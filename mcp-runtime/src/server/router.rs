@@ -24,6 +24,16 @@ use crate::{
     reply::Document,
 };
 
+/// What the caller of the server's loop did to the app.
+pub(crate) enum Extend<F> {
+    /// Nothing.
+    Nothing,
+    /// A fallback for the requests the app does not route.
+    Fallback(Router),
+    /// Anything, layers included.
+    Wrap(F),
+}
+
 /// rmcp's stateless transport over the handler.
 pub(crate) type Transport = StreamableHttpService<Handler, NeverSessionManager>;
 
@@ -111,23 +121,25 @@ impl McpServer {
         self.app_around(self.guarded(shutdown))
     }
 
-    /// The app, with `/mcp` also answered without the router: what the
-    /// server's loop serves when nothing was layered on the app.
-    /// `extend`, when given, is applied to the router, which then answers
-    /// every request (see [`Endpoint`]).
+    /// The app the server's loop serves, as its caller `extend`ed it: with
+    /// `/mcp` answered without the router, unless a wrap may have layered
+    /// the router (see [`Endpoint`]).
     pub(crate) fn split_app(
         &self,
         shutdown: CancellationToken,
-        extend: impl FnOnce(Router) -> Router,
-        layered: bool,
+        extend: Extend<impl FnOnce(Router) -> Router>,
     ) -> Endpoint {
         let guarded = self.guarded(shutdown);
-        let path = self.served.endpoint.path().into();
-        let mcp = (!layered).then(|| (path, self.gate.cors().layer(guarded.clone())));
-        Endpoint(Arc::new(Split {
-            mcp,
-            rest: extend(self.app_around(guarded)),
-        }))
+        let endpoint = || {
+            let path = self.served.endpoint.path().into();
+            Some((path, self.gate.cors().layer(guarded.clone())))
+        };
+        let (mcp, rest) = match extend {
+            Extend::Nothing => (endpoint(), self.app_around(guarded)),
+            Extend::Fallback(app) => (endpoint(), self.app_around(guarded).fallback_service(app)),
+            Extend::Wrap(wrap) => (None, wrap(self.app_around(guarded))),
+        };
+        Endpoint(Arc::new(Split { mcp, rest }))
     }
 
     /// The endpoint's own service: the gate, then the direct path (when it

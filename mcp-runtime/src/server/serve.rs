@@ -21,7 +21,10 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 use tower::Layer;
 
-use super::{McpServer, router::Endpoint};
+use super::{
+    McpServer,
+    router::{Endpoint, Extend},
+};
 use crate::{error::Error, gate::SitePolicy};
 
 /// Default time a connection may take to send a request's headers, counted
@@ -37,16 +40,6 @@ const CLOSE_TIME: Duration = Duration::from_secs(1);
 
 /// What the server's loop serves: the app behind the site policy.
 type Site = <SitePolicy as Layer<Endpoint>>::Service;
-
-/// What the caller of the loop did to the app.
-enum Extend<F> {
-    /// Nothing.
-    Nothing,
-    /// A fallback for the requests the app does not route.
-    Fallback(Router),
-    /// Anything, layers included.
-    Wrap(F),
-}
 
 impl McpServer {
     /// Binds [`bind_addr`](Self::bind_addr) and serves until Ctrl-C or SIGTERM.
@@ -164,14 +157,10 @@ impl McpServer {
             ));
         }
         let cancel = CancellationToken::new();
-        let app = match extend {
-            Extend::Nothing => self.split_app(cancel.clone(), |app| app, false),
-            Extend::Fallback(app) => {
-                self.split_app(cancel.clone(), |mcp| mcp.fallback_service(app), false)
-            }
-            Extend::Wrap(wrap) => self.split_app(cancel.clone(), wrap, true),
-        };
-        let site = self.served.policy.layer(app);
+        let site = self
+            .served
+            .policy
+            .layer(self.split_app(cancel.clone(), extend));
         tracing::info!(%addr, endpoint = %self.endpoint(), tools = self.tools().len(), "MCP server listening");
         let connections = self.accept(listener, shutdown, site).await;
         tracing::info!("shutting down");
